@@ -1,0 +1,3 @@
+export const assetsDir: string;
+export function buildBundles(): Promise<{ name: string; text: string }[]>;
+export function staleAssets(): Promise<string[]>;

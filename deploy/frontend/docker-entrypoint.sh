@@ -1,0 +1,114 @@
+#!/bin/sh
+# Writes the demo page's runtime config (config.js) from the environment.
+#
+# The page loads `<script src="/config.js">`, so configuration is a separate
+# file, not text spliced into index.html: the file is rewritten whole at every
+# start (idempotent across restarts) and the static site stays read-only.
+#
+#   API_URL (or JOBGATE_API_URL)  -> window.__API_URL__ (empty: same origin)
+#   JOB_POLL_INTERVAL_MS          -> window.__JOB_POLL_INTERVAL_MS__  (5000)
+#   JOB_MAX_POLL_ATTEMPTS         -> window.__JOB_MAX_POLL_ATTEMPTS__ (120)
+#   JOB_TIMEOUT_MS                -> window.__JOB_TIMEOUT_MS__        (600000)
+#   JOBGATE_CONFIG_JS             -> where to write (default next to index.html)
+#
+# Strings are JSON-encoded with `<`, `>`, `&`, quotes and U+2028/U+2029
+# escaped, so no value can end the <script> or break the literal. Numbers must
+# be whole numbers >= 1 (at most 9 digits); anything else falls back to the
+# default with a warning on stderr.
+#
+# Runs as a hook in the nginx image's /docker-entrypoint.d/ (no arguments) or
+# as a wrapper entrypoint: with arguments it execs them after writing.
+# POSIX sh and awk only: the nginx images have neither python3 nor jq.
+set -eu
+
+warn() {
+    printf '%s\n' "jobgate-config: warning: $*" >&2
+}
+
+# positive_int NAME DEFAULT -> prints the validated value of $NAME
+positive_int() {
+    eval "_raw=\${$1-}"
+    _val=$_raw
+    case $_val in
+        '') printf '%s\n' "$2"; return 0 ;;
+        *[!0-9]*)
+            warn "$1 is not a whole number; using the default $2"
+            printf '%s\n' "$2"; return 0 ;;
+    esac
+    # Leading zeros would make a legacy octal literal in JavaScript.
+    while :; do
+        case $_val in
+            0?*) _val=${_val#0} ;;
+            *) break ;;
+        esac
+    done
+    if [ "$_val" = 0 ] || [ "${#_val}" -gt 9 ]; then
+        warn "$1 must be between 1 and 999999999; using the default $2"
+        printf '%s\n' "$2"; return 0
+    fi
+    printf '%s\n' "$_val"
+}
+
+poll_interval_ms=$(positive_int JOB_POLL_INTERVAL_MS 5000)
+max_poll_attempts=$(positive_int JOB_MAX_POLL_ATTEMPTS 120)
+timeout_ms=$(positive_int JOB_TIMEOUT_MS 600000)
+
+if [ "$timeout_ms" -lt $((max_poll_attempts * poll_interval_ms)) ]; then
+    warn "JOB_TIMEOUT_MS ($timeout_ms) is below JOB_MAX_POLL_ATTEMPTS x" \
+        "JOB_POLL_INTERVAL_MS ($max_poll_attempts x $poll_interval_ms);" \
+        "the browser gives up before it has polled that often"
+fi
+
+# API_URL wins over JOBGATE_API_URL when both are set, as in jobgate.settings.
+if [ "${API_URL+set}" = set ]; then
+    api_url_var=API_URL
+else
+    api_url_var=JOBGATE_API_URL
+fi
+
+target=${JOBGATE_CONFIG_JS:-/usr/share/nginx/html/config.js}
+target_dir=$(dirname -- "$target")
+mkdir -p -- "$target_dir"
+tmp="$target_dir/.config.js.$$"
+trap 'rm -f -- "$tmp"' EXIT
+
+# Bytes, not characters: in the C locale every awk treats the value as bytes,
+# so UTF-8 passes through unchanged and the U+2028/U+2029 byte sequences can be
+# matched and escaped.
+LC_ALL=C awk \
+    -v api_url_var="$api_url_var" \
+    -v poll="$poll_interval_ms" \
+    -v attempts="$max_poll_attempts" \
+    -v timeout="$timeout_ms" '
+function json_string(s,    out, i, c) {
+    out = ""
+    for (i = 1; i <= length(s); i++) {
+        c = substr(s, i, 1)
+        out = out ((c in esc) ? esc[c] : c)
+    }
+    gsub(/\342\200\250/, "\\u2028", out)
+    gsub(/\342\200\251/, "\\u2029", out)
+    return "\"" out "\""
+}
+BEGIN {
+    for (n = 1; n < 32; n++) esc[sprintf("%c", n)] = sprintf("\\u%04x", n)
+    esc["\b"] = "\\b"; esc["\t"] = "\\t"; esc["\n"] = "\\n"
+    esc["\f"] = "\\f"; esc["\r"] = "\\r"
+    esc["\\"] = "\\\\"; esc["\""] = "\\\""
+    esc["\047"] = "\\u0027"; esc["<"] = "\\u003c"; esc[">"] = "\\u003e"
+    esc["&"] = "\\u0026"; esc[sprintf("%c", 127)] = "\\u007f"
+
+    api_url = (api_url_var in ENVIRON) ? ENVIRON[api_url_var] : ""
+    print "// Written by the jobgate frontend entrypoint at container start. Do not edit."
+    print "window.__API_URL__ = " json_string(api_url) ";"
+    print "window.__JOB_POLL_INTERVAL_MS__ = " poll ";"
+    print "window.__JOB_MAX_POLL_ATTEMPTS__ = " attempts ";"
+    print "window.__JOB_TIMEOUT_MS__ = " timeout ";"
+}' >"$tmp"
+chmod 0644 "$tmp"
+mv -f -- "$tmp" "$target"
+trap - EXIT
+
+if [ "$#" -gt 0 ]; then
+    exec "$@"
+fi

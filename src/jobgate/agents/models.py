@@ -1,0 +1,119 @@
+"""Wire models of the multi-agent workload: the request a client submits and
+the response a completed job returns.
+
+They keep the names and shapes of the system this replaces
+(`MultiAgentRequest`, `MultiAgentResponse`) so old clients keep working, but
+validate strictly: an unknown agent, mode or field is a 422 at submit time,
+naming the field, instead of a job that fails minutes later.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from jobgate.models import _Wire
+
+MAX_QUERY_CHARS = 20_000
+MAX_CONTEXT_CHARS = 20_000
+MAX_CONTEXT_KEYS = 100
+MAX_ID_CHARS = 200
+
+
+class AgentName(StrEnum):
+    """The seven agents; each has its own role prompt in `roles.py`."""
+
+    RESEARCH = "research"
+    ANALYSIS = "analysis"
+    IDEATION = "ideation"
+    STRATEGY = "strategy"
+    VALIDATION = "validation"
+    PRD_AUTHORING = "prd_authoring"
+    SUMMARY = "summary"
+
+
+# Canonical order: sequential mode runs them in this order by default.
+ALL_AGENTS: tuple[AgentName, ...] = tuple(AgentName)
+
+
+class CoordinationMode(StrEnum):
+    SEQUENTIAL = "sequential"
+    PARALLEL = "parallel"
+    COLLABORATIVE = "collaborative"
+    DEBATE = "debate"
+    ENHANCED_COLLABORATIVE = "enhanced_collaborative"
+
+
+class MultiAgentRequest(BaseModel):
+    """What a client asks for. `user_id` is overwritten by the API with the
+    token's `sub`: a client cannot act as someone else.
+
+    The primary agent writes the final response in every mode; the supporting
+    agents are the others taking part. Both default per mode (see `modes.py`).
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    user_id: str | None = Field(default=None, max_length=MAX_ID_CHARS)
+    product_id: str | None = Field(default=None, max_length=MAX_ID_CHARS)
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    coordination_mode: CoordinationMode = CoordinationMode.COLLABORATIVE
+    primary_agent: AgentName | None = None
+    supporting_agents: list[AgentName] | None = Field(default=None, max_length=len(ALL_AGENTS))
+    context: dict[str, Any] | None = None
+
+    @field_validator("supporting_agents")
+    @classmethod
+    def _debate_needs_two(
+        cls, v: list[AgentName] | None, info: ValidationInfo
+    ) -> list[AgentName] | None:
+        """A debate needs two debaters besides the judge (the primary)."""
+        if v is None or info.data.get("coordination_mode") is not CoordinationMode.DEBATE:
+            return v
+        judge = info.data.get("primary_agent") or AgentName.SUMMARY
+        if len({a for a in v if a != judge}) < 2:
+            raise ValueError("debate needs at least two supporting agents besides the primary")
+        return v
+
+    @field_validator("context")
+    @classmethod
+    def _bounded_context(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The context goes into every prompt: keep it small and JSON-only."""
+        if v is None:
+            return v
+        if len(v) > MAX_CONTEXT_KEYS:
+            raise ValueError(f"context has more than {MAX_CONTEXT_KEYS} keys")
+        try:
+            size = len(json.dumps(v, ensure_ascii=False))
+        except (TypeError, ValueError) as exc:
+            raise ValueError("context must be plain JSON") from exc
+        if size > MAX_CONTEXT_CHARS:
+            raise ValueError(f"context is larger than {MAX_CONTEXT_CHARS} characters as JSON")
+        return v
+
+
+class AgentInteraction(_Wire):
+    """One exchange: `from_agent` asked `to_agent` (`query`), who answered."""
+
+    from_agent: str
+    to_agent: str
+    query: str
+    response: str
+    timestamp: datetime
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class MultiAgentResponse(_Wire):
+    """The job's result. `metadata.backend` says whether an LLM was involved
+    ("openai") or the offline simulator wrote the text ("simulated")."""
+
+    primary_agent: str
+    response: str
+    agent_interactions: list[AgentInteraction]
+    coordination_mode: str
+    metadata: dict[str, Any]
+    timestamp: datetime

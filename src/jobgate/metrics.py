@@ -1,0 +1,25 @@
+"""Prometheus metrics, one registry per process (API and in-process workers share it)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+JOBS_SUBMITTED = Counter("jobgate_jobs_submitted", "Jobs accepted", ["kind", "priority"])
+JOBS_FINISHED = Counter("jobgate_jobs_finished", "Jobs ended", ["kind", "state"])
+JOBS_RETRIED = Counter("jobgate_jobs_retried", "Attempts ended with a retry", ["kind"])
+JOBS_RECLAIMED = Counter("jobgate_jobs_reclaimed", "Jobs taken back from a lost worker")
+JOB_DURATION = Histogram(
+    "jobgate_job_duration_seconds", "Run time of one attempt", ["kind"],
+    buckets=(0.01, 0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800),
+)
+QUEUE_WAIT = Histogram(
+    "jobgate_job_queue_wait_seconds", "Submit to first start", ["kind"],
+    buckets=(0.001, 0.005, 0.02, 0.1, 0.5, 1, 5, 15, 60, 300),
+)
+QUEUE_DEPTH = Gauge("jobgate_queue_depth", "Pending jobs by priority", ["priority"])
+JOBS_RUNNING = Gauge("jobgate_jobs_running", "Jobs holding a lease (all workers)")
+WAITING_CLIENTS = Gauge("jobgate_waiting_clients", "Clients waiting on this process", ["channel"])
+HTTP_REQUESTS = Counter(
+    "jobgate_http_requests", "HTTP requests", ["route", "method", "code"]
+)
+VALKEY_MEMORY = Gauge("jobgate_valkey_memory_bytes", "used_memory reported by Valkey")

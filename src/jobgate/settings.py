@@ -1,0 +1,82 @@
+"""Every knob of jobgate in one pydantic-settings object.
+
+Code receives a `Settings` instance; nothing below this module reads
+`os.environ`. Env names are the contract in ARCHITECTURE.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Server-side settings (API, workers, embedded Valkey)."""
+
+    model_config = SettingsConfigDict(env_prefix="JOBGATE_", extra="ignore")
+
+    redis_url: str | None = None
+    data_dir: Path = Path(".jobgate")
+    namespace: str = Field(default="jobgate", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    auth_secret: str | None = None
+
+    result_ttl_s: int = Field(default=3600, ge=1)
+    job_timeout_s: float = Field(default=900.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    lease_s: float = Field(default=10.0, gt=0.2)
+    sync_wait_s: float = Field(default=50.0, ge=0)
+    max_active_jobs_per_user: int = Field(default=20, ge=1)
+    max_request_bytes: int = Field(default=1_000_000, ge=1024)
+    events_maxlen: int = Field(default=2000, ge=10)
+    idempotency_ttl_s: int = Field(default=86_400, ge=60)
+
+    retry_base_s: float = Field(default=1.0, ge=0)
+    retry_max_s: float = Field(default=60.0, ge=0)
+
+    heartbeat_s: float = Field(default=1.0, gt=0)
+    worker_concurrency: int = Field(default=32, ge=1)
+    worker_poll_s: float = Field(default=1.0, gt=0)
+    shutdown_grace_s: float = Field(default=20.0, ge=0)
+
+    sse_heartbeat_s: float = Field(default=15.0, gt=0)
+    sse_max_connection_s: float = Field(default=50.0, gt=0)
+    long_poll_max_s: float = Field(default=50.0, gt=0)
+    redis_timeout_s: float = Field(default=1.5, gt=0)
+
+    llm_backend: Literal["simulated", "openai"] = "simulated"
+    llm_base_url: str = "https://api.openai.com"
+    llm_api_key: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = Field(default=120.0, gt=0)
+    sim_step_s: float = Field(default=2.0, ge=0)
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Browser settings, served by /config.js. Read without the JOBGATE_ prefix.
+    job_poll_interval_ms: int = Field(
+        default=5000, ge=1, validation_alias=AliasChoices("JOB_POLL_INTERVAL_MS")
+    )
+    job_max_poll_attempts: int = Field(
+        default=120, ge=1, validation_alias=AliasChoices("JOB_MAX_POLL_ATTEMPTS")
+    )
+    job_timeout_ms: int = Field(
+        default=600_000, ge=1, validation_alias=AliasChoices("JOB_TIMEOUT_MS")
+    )
+    api_url: str = Field(default="", validation_alias=AliasChoices("API_URL", "JOBGATE_API_URL"))
+
+    @property
+    def lease_ms(self) -> int:
+        return int(self.lease_s * 1000)
+
+
+class ClientSettings(BaseSettings):
+    """Settings of the SDK and CLI: where the server is and who we are."""
+
+    model_config = SettingsConfigDict(env_prefix="JOBGATE_", extra="ignore")
+
+    url: str = "http://127.0.0.1:8000"
+    token: str | None = None

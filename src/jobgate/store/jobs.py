@@ -1,0 +1,274 @@
+"""JobStore: the only code that talks to Redis about jobs.
+
+Each method is one round trip: a Lua script for every state change, a
+pipeline for reads. Decisions about jobs live in `jobgate.job`, not here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+from jobgate import serde
+from jobgate.errors import JobNotFound, LeaseLost, TooManyActiveJobs
+from jobgate.job import Job, Priority, is_valid_job_id, new_job_id
+from jobgate.models import JobEvent
+from jobgate.settings import Settings
+from jobgate.store.keys import Keys
+from jobgate.store.scripts import Scripts
+
+_EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    job_id: str
+    created_us: int
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """One job handed to a worker, with the lease that fences its writes."""
+
+    job_id: str
+    lease: str
+    attempt: int
+    kind: str
+    owner: str
+    payload: Any
+    max_attempts: int
+    timeout_s: float
+    created_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimBatch:
+    now_us: int
+    reclaimed: int
+    gave_up: int
+    jobs: list[Claimed]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one attempt ended, as the worker reports it."""
+
+    job_id: str
+    lease: str
+    state: str  # completed | failed | cancelled | retry
+    body_json: str = "null"  # the result, or the error {"code", "message"}, as JSON
+    message: str = ""
+    retry_delay_s: float = 0.0
+
+
+def is_event_id(value: str) -> bool:
+    return bool(_EVENT_ID.match(value))
+
+
+class JobStore:
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.keys = Keys(settings.namespace)
+        self.scripts = Scripts.register(redis)
+
+    # -- producers -------------------------------------------------------
+    async def enqueue(
+        self,
+        kind: str,
+        owner: str,
+        payload: Any,
+        *,
+        priority: Priority = Priority.NORMAL,
+        idempotency_key: str | None = None,
+        estimate_s: float | None = None,
+        timeout_s: float | None = None,
+        max_attempts: int | None = None,
+    ) -> Enqueued:
+        s = self.settings
+        job_id = new_job_id()
+        idem = self.keys.idempotency(owner, idempotency_key) if idempotency_key else ""
+        status, value = await self.scripts.enqueue(
+            args=[
+                s.namespace, job_id, kind, owner, priority.value, serde.dumps(payload),
+                max_attempts or s.max_attempts, timeout_s or s.job_timeout_s,
+                s.max_active_jobs_per_user, idem, s.idempotency_ttl_s, s.events_maxlen,
+                "" if estimate_s is None else round(estimate_s, 1),
+            ]
+        )
+        if status == "full":
+            raise TooManyActiveJobs(
+                f"at most {s.max_active_jobs_per_user} active jobs per user; "
+                "wait for one to finish"
+            )
+        if status == "dup":
+            job = await self.get(value)
+            return Enqueued(value, job.created_us if job else 0, duplicate=True)
+        return Enqueued(job_id, int(value), duplicate=False)
+
+    async def cancel(self, job_id: str, owner: str) -> str:
+        """Cancel the owner's job; returns the state it was found in."""
+        s = self.settings
+        found: str = await self.scripts.cancel(
+            args=[s.namespace, job_id, owner, s.result_ttl_s, s.events_maxlen]
+        )
+        if found == "missing":
+            raise JobNotFound(job_id)
+        return found
+
+    # -- readers ---------------------------------------------------------
+    async def get(self, job_id: str) -> Job | None:
+        raw = cast(dict[str, str], await self.redis.hgetall(self.keys.job(job_id)))
+        return Job.from_hash(raw) if raw else None
+
+    async def get_with_time(self, job_id: str) -> tuple[Job | None, int]:
+        """The job and the server's clock, in one round trip (for lease checks)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.keys.job(job_id))
+            pipe.time()
+            raw, (sec, usec) = await pipe.execute()
+        return (Job.from_hash(raw) if raw else None), int(sec) * 1_000_000 + int(usec)
+
+    async def get_owned(self, job_id: str, owner: str) -> tuple[Job, int]:
+        """The owner's job, or JobNotFound for unknown, malformed or others' ids alike."""
+        if not is_valid_job_id(job_id):
+            raise JobNotFound(job_id)
+        job, now = await self.get_with_time(job_id)
+        if job is None or job.owner != owner:
+            raise JobNotFound(job_id)
+        return job, now
+
+    async def list_jobs(
+        self, owner: str, limit: int, before_us: int | None = None
+    ) -> tuple[list[Job], int | None]:
+        """The owner's jobs, newest first; the cursor is the last one's creation time."""
+        zkey = self.keys.owner_jobs(owner)
+        top = f"({before_us}" if before_us is not None else "+inf"
+        ids = cast(
+            list[str],
+            await self.redis.zrange(
+                zkey, top, "-inf", byscore=True, desc=True, offset=0, num=limit + 1
+            ),
+        )
+        page, more = ids[:limit], len(ids) > limit
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in page:
+                pipe.hgetall(self.keys.job(job_id))
+            raws = await pipe.execute()
+        jobs, gone = [], []
+        for job_id, raw in zip(page, raws, strict=True):
+            (jobs.append(Job.from_hash(raw)) if raw else gone.append(job_id))
+        if gone:  # expired after their TTL: prune the index lazily
+            await self.redis.zrem(zkey, *gone)
+        cursor = jobs[-1].created_us if (more and jobs) else None
+        return jobs, cursor
+
+    async def events_after(
+        self, job_id: str, after: str | None, count: int = 500
+    ) -> list[JobEvent]:
+        start = f"({after}" if after else "-"
+        entries = cast(
+            list[tuple[str, dict[str, str]]],
+            await self.redis.xrange(self.keys.events(job_id), start, "+", count=count),
+        )
+        return [
+            JobEvent(id=eid, type=fields.get("type", "event"), data=serde.loads(fields["data"]))
+            for eid, fields in entries
+        ]
+
+    # -- workers ---------------------------------------------------------
+    async def claim(self, worker_id: str, n: int) -> ClaimBatch:
+        s = self.settings
+        out = await self.scripts.claim(
+            args=[s.namespace, n, s.lease_ms, worker_id, s.events_maxlen, s.result_ttl_s]
+        )
+        jobs = [
+            Claimed(
+                job_id=out[i], lease=out[i + 1], attempt=int(out[i + 2]), kind=out[i + 3],
+                owner=out[i + 4], payload=serde.loads(out[i + 5]) if out[i + 5] else None,
+                max_attempts=int(out[i + 6]), timeout_s=float(out[i + 7]),
+                created_us=int(out[i + 8]),
+            )
+            for i in range(3, len(out), 9)
+        ]
+        return ClaimBatch(int(out[0]), int(out[1]), int(out[2]), jobs)
+
+    async def wait_for_work(self, blocking: Redis, timeout_s: float) -> bool:
+        """Block (on a connection of its own) until an enqueue leaves a wake token."""
+        return await blocking.blpop([self.keys.wake], timeout=timeout_s) is not None
+
+    async def heartbeat(self, leases: Mapping[str, str]) -> list[str]:
+        if not leases:
+            return []
+        flat = [x for pair in leases.items() for x in pair]
+        lost: list[str] = await self.scripts.heartbeat(
+            args=[self.settings.namespace, self.settings.lease_ms, *flat]
+        )
+        return lost
+
+    async def progress(
+        self,
+        job_id: str,
+        lease: str,
+        fraction: float,
+        message: str | None,
+        step: Mapping[str, Any] | None,
+    ) -> None:
+        data: dict[str, Any] = {"progress": fraction, "message": message or "", "step": step}
+        await self._report(
+            job_id, lease, "progress", data,
+            str(fraction), message or "", serde.dumps(step) if step else "",
+        )
+
+    async def append_event(
+        self, job_id: str, lease: str, type: str, data: Mapping[str, Any]
+    ) -> None:
+        await self._report(job_id, lease, type, data, "", "", "")
+
+    async def _report(self, job_id: str, lease: str, type: str, data: Any, *extra: str) -> None:
+        s = self.settings
+        eid = await self.scripts.report(
+            args=[s.namespace, job_id, lease, type, serde.dumps(data), s.events_maxlen, *extra]
+        )
+        if not eid:
+            raise LeaseLost(job_id)
+
+    async def finish_many(self, outcomes: Sequence[Outcome]) -> list[bool]:
+        """End several attempts in one round trip; False where the lease was lost."""
+        s = self.settings
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for o in outcomes:
+                await self.scripts.finish(
+                    args=[
+                        s.namespace, o.job_id, o.lease, o.state, o.body_json,
+                        s.result_ttl_s, s.events_maxlen, int(o.retry_delay_s * 1e6), o.message,
+                    ],
+                    client=pipe,
+                )
+            results = await pipe.execute()
+        return [bool(r) for r in results]
+
+    async def handback(self, leases: Mapping[str, str]) -> int:
+        if not leases:
+            return 0
+        flat = [x for pair in leases.items() for x in pair]
+        n: int = await self.scripts.handback(
+            args=[self.settings.namespace, self.settings.events_maxlen, *flat]
+        )
+        return n
+
+    # -- operators -------------------------------------------------------
+    async def queue_depths(self) -> dict[Priority, int]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for p in Priority:
+                pipe.llen(self.keys.queue(p))
+            counts = await pipe.execute()
+        return dict(zip(Priority, (int(c) for c in counts), strict=True))
+
+    async def running_count(self) -> int:
+        return int(await self.redis.zcard(self.keys.leases))

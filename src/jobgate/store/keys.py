@@ -1,0 +1,71 @@
+"""The whole Redis layout of jobgate, on one screen.
+
+Per job (hash tag `{<id>}` keeps them in one cluster slot):
+    <ns>:job:{<id>}        hash    the job record (see job.Job.from_hash)
+    <ns>:ev:{<id>}         stream  its append-only event log (SSE ids)
+Shared:
+    <ns>:queue:<priority>  list    pending job ids, FIFO; stale ids are skipped
+    <ns>:delayed           zset    retries waiting for their backoff (score: due µs)
+    <ns>:leases            zset    running jobs (score: lease expiry µs)
+    <ns>:dead              zset    failed jobs kept for the result TTL (score: end µs)
+    <ns>:wake              list    tokens that wake a blocked worker
+    <ns>:active:<owner>    set     the owner's pending and running job ids (the cap)
+    <ns>:owner:<owner>     zset    the owner's jobs, newest last (score: created µs)
+    <ns>:idem:<sha256>     string  idempotency key → job id
+    <ns>:notify            channel job ids whose state or events changed
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from jobgate.job import PRIORITY_ORDER, Priority
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    ns: str
+
+    def job(self, job_id: str) -> str:
+        return f"{self.ns}:job:{{{job_id}}}"
+
+    def events(self, job_id: str) -> str:
+        return f"{self.ns}:ev:{{{job_id}}}"
+
+    def queue(self, priority: Priority) -> str:
+        return f"{self.ns}:queue:{priority.value}"
+
+    @property
+    def queues(self) -> list[str]:
+        return [self.queue(p) for p in PRIORITY_ORDER]
+
+    @property
+    def delayed(self) -> str:
+        return f"{self.ns}:delayed"
+
+    @property
+    def leases(self) -> str:
+        return f"{self.ns}:leases"
+
+    @property
+    def dead(self) -> str:
+        return f"{self.ns}:dead"
+
+    @property
+    def wake(self) -> str:
+        return f"{self.ns}:wake"
+
+    @property
+    def notify(self) -> str:
+        return f"{self.ns}:notify"
+
+    def active(self, owner: str) -> str:
+        return f"{self.ns}:active:{owner}"
+
+    def owner_jobs(self, owner: str) -> str:
+        return f"{self.ns}:owner:{owner}"
+
+    def idempotency(self, owner: str, key: str) -> str:
+        digest = hashlib.sha256(f"{owner}\x00{key}".encode()).hexdigest()
+        return f"{self.ns}:idem:{digest}"

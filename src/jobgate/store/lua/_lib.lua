@@ -1,0 +1,45 @@
+-- Shared prelude, prepended to every script by store/scripts.py.
+-- Times are integer microseconds from the server's clock (TIME), so every
+-- process agrees on leases whatever its own clock says.
+local function now_us()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+
+local function job_key(ns, id) return ns .. ':job:{' .. id .. '}' end
+local function ev_key(ns, id) return ns .. ':ev:{' .. id .. '}' end
+
+-- Append one event to the job's log and wake the waiters of every API process.
+local function emit(ns, id, maxlen, etype, data)
+  local eid = redis.call('XADD', ev_key(ns, id), 'MAXLEN', '~', maxlen, '*',
+    'type', etype, 'data', cjson.encode(data))
+  redis.call('PUBLISH', ns .. ':notify', id)
+  return eid
+end
+
+-- Move a job to a terminal state: one place that releases everything it held
+-- and starts the result TTL, counted from now (completion), not creation.
+local function end_job(ns, id, state, message, ttl, now, maxlen)
+  local jk = job_key(ns, id)
+  local info = redis.call('HMGET', jk, 'owner', 'attempt', 'error')
+  redis.call('HSET', jk, 'state', state, 'message', message, 'completed', now, 'updated', now)
+  redis.call('HDEL', jk, 'lease', 'lease_until', 'payload')
+  redis.call('ZREM', ns .. ':leases', id)
+  redis.call('ZREM', ns .. ':delayed', id)
+  redis.call('SREM', ns .. ':active:' .. info[1], id)
+  local data = {status = state, attempt = tonumber(info[2]), message = message}
+  if state == 'failed' then
+    redis.call('ZADD', ns .. ':dead', now, id)
+    redis.call('ZREMRANGEBYSCORE', ns .. ':dead', '-inf', now - ttl * 1000000)
+    if info[3] then data['error'] = cjson.decode(info[3]) end
+  end
+  emit(ns, id, maxlen, 'state', data)
+  redis.call('EXPIRE', jk, ttl)
+  redis.call('EXPIRE', ev_key(ns, id), ttl)
+end
+
+-- The fencing check every worker write goes through.
+local function holds_lease(jk, lease)
+  local st = redis.call('HMGET', jk, 'state', 'lease')
+  return st[1] == 'processing' and st[2] == lease
+end

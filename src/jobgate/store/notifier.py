@@ -1,0 +1,111 @@
+"""One Redis subscription per process, fanned out to every local waiter.
+
+Long-poll and SSE waiters register interest in a job id and sleep on an
+asyncio.Event; no waiter holds a Redis connection of its own. If the
+subscription drops, every waiter is woken so it re-reads what it missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+
+from redis.asyncio import Redis
+
+from jobgate.store.connection import TRANSIENT
+
+log = logging.getLogger(__name__)
+
+
+class Watch:
+    """A local waiter's handle on one job's changes."""
+
+    __slots__ = ("_event", "job_id")
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self._event = asyncio.Event()
+
+    def fire(self) -> None:
+        self._event.set()
+
+    async def wait(self, timeout: float) -> bool:
+        """True when the job changed (or may have), False on timeout."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
+        except TimeoutError:
+            return False
+        self._event.clear()
+        return True
+
+
+class Notifier:
+    def __init__(self, redis: Redis, channel: str) -> None:
+        self._redis = redis
+        self._channel = channel
+        self._watches: dict[str, set[Watch]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    @property
+    def waiters(self) -> int:
+        return sum(len(s) for s in self._watches.values())
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._listen(), name="jobgate-notifier")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    @contextlib.contextmanager
+    def watch(self, job_id: str) -> Iterator[Watch]:
+        w = Watch(job_id)
+        self._watches[job_id].add(w)
+        try:
+            yield w
+        finally:
+            watches = self._watches.get(job_id)
+            if watches is not None:
+                watches.discard(w)
+                if not watches:
+                    del self._watches[job_id]
+
+    def _dispatch(self, job_id: str) -> None:
+        for w in self._watches.get(job_id, ()):
+            w.fire()
+
+    def _wake_all(self) -> None:
+        for watches in self._watches.values():
+            for w in watches:
+                w.fire()
+
+    async def _listen(self) -> None:
+        delay = 0.05
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._channel)
+                self.connected.set()
+                self._wake_all()  # anything may have changed while we were away
+                delay = 0.05
+                while True:
+                    msg = await pubsub.get_message(timeout=1.0)
+                    if msg is not None and msg["type"] == "message":
+                        self._dispatch(msg["data"])
+            except TRANSIENT as exc:
+                self.connected.clear()
+                log.warning("notifier lost its subscription: %s; retrying", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]

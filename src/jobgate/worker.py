@@ -1,0 +1,339 @@
+"""The worker: claims jobs in batches, runs handlers, keeps their leases alive.
+
+One claim loop fills free slots (one script call for many jobs), one
+heartbeat loop renews every lease the worker holds in a single call and
+learns which jobs it lost (cancelled, or reclaimed after a lapse), and one
+flusher writes finished attempts in a pipeline: whatever finished while the
+previous write was in flight goes in the next one (group commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+
+from jobgate import metrics, serde
+from jobgate.context import JobContext
+from jobgate.errors import JobError, LeaseLost, PermanentError, RetryableError
+from jobgate.job import TIMEOUT, next_retry_delay, should_retry
+from jobgate.settings import Settings
+from jobgate.store.connection import TRANSIENT
+from jobgate.store.jobs import Claimed, JobStore, Outcome
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[JobContext, Any], Awaitable[Any]]
+
+
+@dataclass(eq=False)
+class _Running:
+    claimed: Claimed
+    ctx: JobContext
+    started: float
+    task: asyncio.Task[None] | None = None
+    lost: bool = False
+    done: bool = False  # outcome queued, waiting for the flusher
+
+
+@dataclass
+class WorkerStats:
+    completed: int = 0
+    failed: int = 0
+    retried: int = 0
+    lost: int = 0
+    handed_back: int = 0
+    by_state: dict[str, int] = field(default_factory=dict)
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class Worker:
+    def __init__(
+        self,
+        store: JobStore,
+        handlers: Mapping[str, Handler],
+        settings: Settings,
+        *,
+        blocking_redis: Redis,
+        concurrency: int | None = None,
+        burst: bool = False,
+        worker_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.handlers = dict(handlers)
+        self.settings = settings
+        self.blocking = blocking_redis
+        self.concurrency = concurrency or settings.worker_concurrency
+        self.burst = burst
+        self.id = worker_id or new_worker_id()
+        self.stats = WorkerStats()
+        self._running: dict[str, _Running] = {}
+        self._outcomes: list[Outcome] = []
+        self._flush_wanted = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    # -- lifecycle -------------------------------------------------------
+    def request_stop(self) -> None:
+        """Stop claiming; `run` then drains within the grace period and returns."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        log.info("worker started", extra={"worker": self.id})
+        helpers = [
+            asyncio.create_task(self._heartbeat_loop(), name="jobgate-heartbeat"),
+            asyncio.create_task(self._flush_loop(), name="jobgate-flush"),
+        ]
+        try:
+            await self._claim_loop()
+            await self._drain()
+        finally:
+            for t in helpers:
+                t.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            log.info("worker stopped", extra={"worker": self.id})
+
+    async def _drain(self) -> None:
+        """Let running jobs finish within the grace period, then hand the rest back."""
+        tasks = [r.task for r in self._running.values() if r.task is not None and not r.done]
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.settings.shutdown_grace_s)
+        left = {j: r for j, r in self._running.items() if not r.done and not r.lost}
+        if left:
+            for r in left.values():
+                r.lost = True  # its writes are no longer ours to make
+                if r.task is not None:
+                    r.task.cancel()
+            await asyncio.gather(
+                *(r.task for r in left.values() if r.task is not None), return_exceptions=True
+            )
+            handed = await self.store.handback({j: r.claimed.lease for j, r in left.items()})
+            self.stats.handed_back += handed
+            log.info("handed back %d jobs", handed, extra={"worker": self.id})
+            for j in left:
+                self._running.pop(j, None)
+        await self._flush_all()
+
+    # -- claiming --------------------------------------------------------
+    async def _claim_loop(self) -> None:
+        backoff = 0.05
+        while not self._stopping.is_set():
+            free = self.concurrency - len(self._running)
+            if free <= 0:
+                self._slot_freed.clear()
+                await self._wait_any(self._slot_freed, self.settings.worker_poll_s)
+                continue
+            try:
+                batch = await self.store.claim(self.id, free)
+                backoff = 0.05
+            except TRANSIENT as exc:
+                log.warning("claim failed: %s", exc, extra={"worker": self.id})
+                await self._wait_any(self._stopping, backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            if batch.reclaimed:
+                metrics.JOBS_RECLAIMED.inc(batch.reclaimed)
+            for c in batch.jobs:
+                self._start(c, batch.now_us)
+            if len(batch.jobs) < free and not await self._idle(batch.jobs != []):
+                return
+
+    async def _idle(self, claimed_some: bool) -> bool:
+        """Wait for work; False when a burst worker has nothing left to do."""
+        if (
+            self.burst
+            and not claimed_some
+            and not self._running
+            and not await self._more_work_expected()
+        ):
+            return False
+        if claimed_some:
+            return True
+        try:
+            await self.store.wait_for_work(self.blocking, self.settings.worker_poll_s)
+        except TRANSIENT:
+            await self._wait_any(self._stopping, self.settings.worker_poll_s)
+        return True
+
+    async def _more_work_expected(self) -> bool:
+        r, k = self.store.redis, self.store.keys
+        async with r.pipeline(transaction=False) as pipe:
+            pipe.zcard(k.delayed)
+            pipe.zcard(k.leases)
+            for q in k.queues:
+                pipe.llen(q)
+            counts = await pipe.execute()
+        return any(int(c) for c in counts)
+
+    async def _wait_any(self, event: asyncio.Event, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await event.wait()
+
+    def _start(self, c: Claimed, now_us: int) -> None:
+        ctx = JobContext(
+            self.store, c.job_id, c.lease, c.attempt, c.owner,
+            deadline=time.monotonic() + c.timeout_s, max_attempts=c.max_attempts,
+        )
+        r = _Running(c, ctx, time.monotonic())
+        self._running[c.job_id] = r
+        if c.attempt == 1:
+            metrics.QUEUE_WAIT.labels(c.kind).observe(max(now_us - c.created_us, 0) / 1e6)
+        r.task = asyncio.create_task(self._execute(r), name=f"job-{c.job_id}")
+
+    # -- running ---------------------------------------------------------
+    async def _execute(self, r: _Running) -> None:
+        c = r.claimed
+        extra = {"job_id": c.job_id, "attempt": c.attempt, "owner": c.owner, "kind": c.kind}
+        log.info("job started", extra=extra)
+        try:
+            outcome = await self._outcome(r)
+        except asyncio.CancelledError:
+            if r.lost:
+                self._forget(r)
+                return
+            raise
+        except LeaseLost:
+            r.lost = True
+            self._forget(r)
+            return
+        if r.lost:
+            self._forget(r)
+            return
+        metrics.JOB_DURATION.labels(c.kind).observe(time.monotonic() - r.started)
+        log.info("job %s", outcome.state, extra={**extra, "state": outcome.state})
+        r.done = True
+        self._outcomes.append(outcome)
+        self._flush_wanted.set()
+
+    async def _outcome(self, r: _Running) -> Outcome:
+        c = r.claimed
+        handler = self.handlers.get(c.kind)
+        timeout = asyncio.timeout(c.timeout_s)
+        try:
+            if handler is None:
+                raise PermanentError(f"no handler for job kind {c.kind!r}", code="unknown_kind")
+            async with timeout:
+                result = await handler(r.ctx, c.payload)
+            return Outcome(c.job_id, c.lease, "completed", serde.dumps(result), "completed")
+        except TimeoutError:
+            if not timeout.expired():
+                return self._failure(c, "internal_error", "TimeoutError inside the handler")
+            return self._failure(c, TIMEOUT, f"job exceeded its timeout of {c.timeout_s:g}s")
+        except RetryableError as exc:
+            return self._retry_or_fail(c, exc)
+        except JobError as exc:
+            return self._failure(c, exc.code, str(exc))
+        except (LeaseLost, asyncio.CancelledError):
+            raise
+        except TypeError as exc:
+            if "JSON serializable" in str(exc):
+                return self._failure(c, "bad_result", str(exc))
+            log.exception("handler crashed", extra={"job_id": c.job_id, "attempt": c.attempt})
+            return self._failure(c, "internal_error", f"TypeError: {exc}")
+        except Exception as exc:
+            log.exception("handler crashed", extra={"job_id": c.job_id, "attempt": c.attempt})
+            return self._failure(c, "internal_error", f"{type(exc).__name__}: {exc}")
+
+    def _failure(self, c: Claimed, code: str, message: str) -> Outcome:
+        body = serde.dumps({"code": code, "message": message})
+        return Outcome(c.job_id, c.lease, "failed", body, f"failed: {message}")
+
+    def _retry_or_fail(self, c: Claimed, exc: RetryableError) -> Outcome:
+        if not should_retry(c.attempt, c.max_attempts):
+            return self._failure(
+                c, exc.code, f"{exc} (gave up after {c.attempt} of {c.max_attempts} attempts)"
+            )
+        s = self.settings
+        delay = exc.retry_after_s
+        if delay is None:
+            delay = next_retry_delay(c.attempt, s.retry_base_s, s.retry_max_s)
+        body = serde.dumps({"code": exc.code, "message": str(exc)})
+        return Outcome(
+            c.job_id, c.lease, "retry", body, f"retrying in {delay:.1f}s: {exc}", delay
+        )
+
+    def _forget(self, r: _Running) -> None:
+        self.stats.lost += 1
+        self._running.pop(r.claimed.job_id, None)
+        self._slot_freed.set()
+        log.info("job lost its lease", extra={"job_id": r.claimed.job_id})
+
+    # -- background loops ------------------------------------------------
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_s)
+            held = {j: r.claimed.lease for j, r in self._running.items() if not r.lost}
+            if not held:
+                continue
+            try:
+                lost = await self.store.heartbeat(held)
+            except TRANSIENT as exc:
+                log.warning("heartbeat failed: %s", exc, extra={"worker": self.id})
+                continue
+            for job_id in lost:
+                r = self._running.get(job_id)
+                if r is None:
+                    continue
+                r.lost = True
+                r.ctx.mark_cancelled()
+                if r.task is not None and not r.done:
+                    r.task.cancel()
+                elif r.done:  # its outcome will be rejected by the fence anyway
+                    pass
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._flush_wanted.wait()
+            self._flush_wanted.clear()
+            try:
+                await self._flush_once()
+            except TRANSIENT as exc:
+                log.warning("writing results failed: %s; retrying", exc)
+                await asyncio.sleep(0.2)
+                self._flush_wanted.set()
+
+    async def _flush_once(self) -> None:
+        batch = list(self._outcomes)
+        if not batch:
+            return
+        accepted = await self.store.finish_many(batch)
+        del self._outcomes[: len(batch)]
+        for o, ok in zip(batch, accepted, strict=True):
+            r = self._running.pop(o.job_id, None)
+            kind = r.claimed.kind if r else ""
+            if not ok:
+                self.stats.lost += 1
+                continue
+            self.stats.by_state[o.state] = self.stats.by_state.get(o.state, 0) + 1
+            if o.state == "retry":
+                self.stats.retried += 1
+                metrics.JOBS_RETRIED.labels(kind).inc()
+            else:
+                metrics.JOBS_FINISHED.labels(kind, o.state).inc()
+                if o.state == "completed":
+                    self.stats.completed += 1
+                elif o.state == "failed":
+                    self.stats.failed += 1
+        self._slot_freed.set()
+
+    async def _flush_all(self) -> None:
+        for _ in range(50):
+            if not self._outcomes:
+                return
+            try:
+                await self._flush_once()
+            except TRANSIENT:
+                await asyncio.sleep(0.2)

@@ -1,0 +1,39 @@
+"""Shared fixtures: one embedded Valkey per test session, a key namespace per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from jobgate.embedded import EmbeddedValkey
+from jobgate.services import Services
+from jobgate.settings import Settings
+from tests.helpers import make_settings
+
+
+@pytest.fixture(scope="session")
+def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedValkey]:
+    server = EmbeddedValkey(tmp_path_factory.mktemp("valkey"), persistence=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def namespace() -> str:
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def settings(valkey: EmbeddedValkey, namespace: str, tmp_path: Path) -> Settings:
+    return make_settings(valkey.url, namespace, tmp_path)
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    svc = await Services.open(settings)
+    yield svc
+    await svc.close()
