@@ -12,6 +12,7 @@ from jobgate.embedded import EmbeddedValkey
 from jobgate.services import Services
 from jobgate.settings import Settings
 from tests.helpers import make_settings
+from tests.server import Stack
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +38,13 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
     svc = await Services.open(settings)
     yield svc
     await svc.close()
+
+
+@pytest.fixture
+def stack(valkey: EmbeddedValkey, namespace: str, tmp_path: Path) -> Iterator[Stack]:
+    """A real `jobgate api` process and one `jobgate worker` process."""
+    s = Stack(valkey.url, namespace, tmp_path / "stack")
+    s.start_api()
+    s.start_worker()
+    yield s
+    s.stop()

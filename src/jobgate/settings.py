@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Server-side settings (API, workers, embedded Valkey)."""
 
-    model_config = SettingsConfigDict(env_prefix="JOBGATE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="JOBGATE_", extra="ignore", populate_by_name=True)
 
     redis_url: str | None = None
     data_dir: Path = Path(".jobgate")
@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     sse_heartbeat_s: float = Field(default=15.0, gt=0)
     sse_max_connection_s: float = Field(default=50.0, gt=0)
     long_poll_max_s: float = Field(default=50.0, gt=0)
-    redis_timeout_s: float = Field(default=1.5, gt=0)
+    redis_timeout_s: float = Field(default=1.0, gt=0)
 
     llm_backend: Literal["simulated", "openai"] = "simulated"
     llm_base_url: str = "https://api.openai.com"
@@ -56,17 +56,17 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
-    # Browser settings, served by /config.js. Read without the JOBGATE_ prefix.
-    job_poll_interval_ms: int = Field(
-        default=5000, ge=1, validation_alias=AliasChoices("JOB_POLL_INTERVAL_MS")
+    # Browser settings, served by /config.js. Read without the JOBGATE_ prefix and
+    # kept raw: a bad value must not stop the server; api/web.py parses them.
+    job_poll_interval_ms: str = Field(
+        default="5000", validation_alias=AliasChoices("JOB_POLL_INTERVAL_MS")
     )
-    job_max_poll_attempts: int = Field(
-        default=120, ge=1, validation_alias=AliasChoices("JOB_MAX_POLL_ATTEMPTS")
+    job_max_poll_attempts: str = Field(
+        default="120", validation_alias=AliasChoices("JOB_MAX_POLL_ATTEMPTS")
     )
-    job_timeout_ms: int = Field(
-        default=600_000, ge=1, validation_alias=AliasChoices("JOB_TIMEOUT_MS")
-    )
+    job_timeout_ms: str = Field(default="600000", validation_alias=AliasChoices("JOB_TIMEOUT_MS"))
     api_url: str = Field(default="", validation_alias=AliasChoices("API_URL", "JOBGATE_API_URL"))
+    demo_token: str | None = None  # set by `jobgate up` for the local demo page only
 
     @property
     def lease_ms(self) -> int:

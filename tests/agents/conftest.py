@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -23,6 +22,8 @@ from typing import Any
 import pytest
 
 from jobgate.agents.llm.base import ClosingMixin, OnToken
+from jobgate.agents.models import AgentName
+from jobgate.agents.roles import system_prompt
 from jobgate.errors import RetryableError
 
 # --------------------------------------------------------------------------
@@ -78,7 +79,7 @@ def reporter() -> InMemoryReporter:
 # --------------------------------------------------------------------------
 # Scripted LLM
 
-_ROLE = re.compile(r"You are the (\w+) agent")
+_AGENT_OF = {system_prompt(a): a.value for a in AgentName}
 
 
 @dataclass
@@ -103,9 +104,7 @@ class ScriptedLLM(ClosingMixin):
         self.closed = False
 
     async def complete(self, system: str, prompt: str, on_token: OnToken | None = None) -> str:
-        match = _ROLE.search(system)
-        assert match, system
-        call = Call(match.group(1), prompt, time.monotonic())
+        call = Call(_AGENT_OF[system], prompt, time.monotonic())
         self.calls.append(call)
         text = f"{call.agent} says #{len(self.calls)}"
         try:

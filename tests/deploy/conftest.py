@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tests.deploy.k8s_render import K8S_BASE, K8S_OVERLAY, Index, Manifest, render
 
 

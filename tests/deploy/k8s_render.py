@@ -24,9 +24,16 @@ K8S_OVERLAY = DEPLOY / "k8s" / "overlays" / "example"
 Manifest = dict[str, Any]
 
 _SUPPORTED_KEYS = {"apiVersion", "kind", "resources", "namespace", "images", "patches"}
-_CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume",
-                   "StorageClass", "CustomResourceDefinition", "IngressClass",
-                   "PriorityClass"}
+_CLUSTER_SCOPED = {
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "PersistentVolume",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "IngressClass",
+    "PriorityClass",
+}
 
 
 def render(directory: Path) -> list[Manifest]:
@@ -123,7 +130,7 @@ def _set_image(container: dict[str, Any], image: dict[str, str]) -> None:
     ref = container["image"]
     name = ref.partition("@")[0]
     slash = name.rfind("/")
-    if ":" in name[slash + 1:]:
+    if ":" in name[slash + 1 :]:
         name = name[: name.rfind(":")]
     if name != image["name"]:
         return

@@ -21,12 +21,22 @@ API_PORT = 8000
 CLOUDFLARE_TIMEOUT_S = 60
 PRIVATE_PATHS = ["/metrics", "/healthz", "/readyz", "/docs", "/openapi.json"]
 REQUIRED_CONFIG = {
-    "JOB_POLL_INTERVAL_MS", "JOB_MAX_POLL_ATTEMPTS", "JOB_TIMEOUT_MS",
-    "JOBGATE_REDIS_URL", "JOBGATE_RESULT_TTL_S", "JOBGATE_JOB_TIMEOUT_S",
-    "JOBGATE_MAX_ATTEMPTS", "JOBGATE_LEASE_S", "JOBGATE_SYNC_WAIT_S",
-    "JOBGATE_MAX_ACTIVE_JOBS_PER_USER", "JOBGATE_MAX_REQUEST_BYTES",
-    "JOBGATE_LLM_BACKEND", "JOBGATE_LLM_BASE_URL", "JOBGATE_LLM_MODEL",
-    "JOBGATE_SIM_STEP_S", "JOBGATE_SHUTDOWN_GRACE_S",
+    "JOB_POLL_INTERVAL_MS",
+    "JOB_MAX_POLL_ATTEMPTS",
+    "JOB_TIMEOUT_MS",
+    "JOBGATE_REDIS_URL",
+    "JOBGATE_RESULT_TTL_S",
+    "JOBGATE_JOB_TIMEOUT_S",
+    "JOBGATE_MAX_ATTEMPTS",
+    "JOBGATE_LEASE_S",
+    "JOBGATE_SYNC_WAIT_S",
+    "JOBGATE_MAX_ACTIVE_JOBS_PER_USER",
+    "JOBGATE_MAX_REQUEST_BYTES",
+    "JOBGATE_LLM_BACKEND",
+    "JOBGATE_LLM_BASE_URL",
+    "JOBGATE_LLM_MODEL",
+    "JOBGATE_SIM_STEP_S",
+    "JOBGATE_SHUTDOWN_GRACE_S",
 }
 SECRET_KEYS = {"JOBGATE_AUTH_SECRET", "JOBGATE_LLM_API_KEY"}
 
@@ -69,16 +79,14 @@ def nginx_size(value: str) -> int:
 
 
 def k8s_bytes(value: str) -> int:
-    units = {"": 1, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "k": 1000, "M": 1000**2,
-             "G": 1000**3}
+    units = {"": 1, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "k": 1000, "M": 1000**2, "G": 1000**3}
     match = re.fullmatch(r"(\d+)([A-Za-z]*)", value)
     assert match, f"not a quantity: {value}"
     return int(match[1]) * units[match[2]]
 
 
 def valkey_bytes(value: str) -> int:
-    units = {"": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "k": 1000, "m": 1000**2,
-             "g": 1000**3}
+    units = {"": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "k": 1000, "m": 1000**2, "g": 1000**3}
     match = re.fullmatch(r"(\d+)([a-z]*)", value.lower())
     assert match, f"not a valkey size: {value}"
     return int(match[1]) * units[match[2]]
@@ -89,8 +97,9 @@ def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
 
 
 def pods_selected(k8s: Index, selector: dict[str, str]) -> list[Manifest]:
-    return [w for w in k8s.workloads()
-            if selects(selector, w["spec"]["template"]["metadata"]["labels"])]
+    return [
+        w for w in k8s.workloads() if selects(selector, w["spec"]["template"]["metadata"]["labels"])
+    ]
 
 
 # --- configuration ----------------------------------------------------------
@@ -137,15 +146,24 @@ def test_secrets_come_from_the_secret_only(k8s: Index) -> None:
     assert "secretKeyRef" in worker["JOBGATE_LLM_API_KEY"]
 
 
-def test_configmap_values_are_valid_settings(
-    k8s: Index, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_configmap_values_are_valid_settings(k8s: Index, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in settings_env_names():
         monkeypatch.delenv(name, raising=False)
     for name, value in k8s.config().items():
         monkeypatch.setenv(name, value)
     settings = Settings()
-    assert settings.job_timeout_ms >= settings.job_max_poll_attempts * settings.job_poll_interval_ms
+    # The browser settings stay raw strings in Settings; they must be whole
+    # numbers all the same, or the page falls back to its defaults.
+    poll, attempts, timeout = (
+        int(v)
+        for v in (
+            settings.job_poll_interval_ms,
+            settings.job_max_poll_attempts,
+            settings.job_timeout_ms,
+        )
+    )
+    assert min(poll, attempts, timeout) >= 1
+    assert timeout >= attempts * poll, "the browser would give up before polling that often"
     assert settings.lease_s < settings.job_timeout_s
 
 
@@ -209,8 +227,9 @@ def test_ingress_backends_exist(k8s: Index) -> None:
     for _, name, port in ingress_routes(k8s):
         service = k8s.get("Service", name)
         ports = service["spec"]["ports"]
-        assert any(port.get("name") == p.get("name") or port.get("number") == p["port"]
-                   for p in ports), f"{name} has no port {port}"
+        assert any(
+            port.get("name") == p.get("name") or port.get("number") == p["port"] for p in ports
+        ), f"{name} has no port {port}"
 
 
 def test_ingress_exposes_the_job_api_but_not_its_internals(k8s: Index) -> None:
@@ -300,8 +319,9 @@ def test_valkey_persists_and_never_evicts(k8s: Index) -> None:
 def test_valkey_data_is_on_a_claim(k8s: Index) -> None:
     statefulset = k8s.get("StatefulSet", "valkey")
     claims = {c["metadata"]["name"] for c in statefulset["spec"]["volumeClaimTemplates"]}
-    mounts = {m["mountPath"]: m["name"] for m in k8s.container("StatefulSet", "valkey")
-              ["volumeMounts"]}
+    mounts = {
+        m["mountPath"]: m["name"] for m in k8s.container("StatefulSet", "valkey")["volumeMounts"]
+    }
     assert mounts[valkey_args(k8s)["dir"]] in claims
     service = k8s.get("Service", statefulset["spec"]["serviceName"])
     assert service["spec"]["clusterIP"] == "None"
@@ -312,8 +332,11 @@ def test_only_jobgate_reaches_valkey(k8s: Index) -> None:
     (target,) = pods_selected(k8s, policy["spec"]["podSelector"]["matchLabels"])
     assert target["metadata"]["name"] == "valkey"
     (rule,) = policy["spec"]["ingress"]
-    allowed = {w["metadata"]["name"] for peer in rule["from"]
-               for w in pods_selected(k8s, peer["podSelector"]["matchLabels"])}
+    allowed = {
+        w["metadata"]["name"]
+        for peer in rule["from"]
+        for w in pods_selected(k8s, peer["podSelector"]["matchLabels"])
+    }
     assert allowed == {"jobgate-api", "jobgate-worker"}
 
 

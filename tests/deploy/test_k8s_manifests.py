@@ -13,6 +13,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
+
 from tests.deploy.k8s_render import K8S_BASE, K8S_OVERLAY, Manifest, pod_spec, render
 
 # The oldest Kubernetes minor we promise to run on, and the newest known.
@@ -30,7 +31,10 @@ def test_loader_matches_kubectl_kustomize(directory: Path) -> None:
         pytest.skip("kubectl not on PATH: the test loader is not cross-checked here")
     out = subprocess.run(
         [kubectl, "kustomize", str(directory)],
-        check=True, capture_output=True, text=True, timeout=60,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     ).stdout
     expected = {_key(d): d for d in yaml.safe_load_all(out) if d}
     got = {_key(d): d for d in render(directory)}
@@ -53,23 +57,25 @@ def test_every_manifest_matches_the_kubernetes_schema(
 
 
 def test_overlay_renders_the_expected_objects(overlay: list[Manifest]) -> None:
-    assert sorted(_key(d) for d in overlay) == sorted([
-        ("ConfigMap", "jobgate-config"),
-        ("Secret", "jobgate-secrets"),
-        ("Service", "valkey"),
-        ("StatefulSet", "valkey"),
-        ("NetworkPolicy", "valkey"),
-        ("Deployment", "jobgate-api"),
-        ("Service", "jobgate-api"),
-        ("HorizontalPodAutoscaler", "jobgate-api"),
-        ("PodDisruptionBudget", "jobgate-api"),
-        ("Deployment", "jobgate-worker"),
-        ("HorizontalPodAutoscaler", "jobgate-worker"),
-        ("PodDisruptionBudget", "jobgate-worker"),
-        ("Deployment", "jobgate-frontend"),
-        ("Service", "jobgate-frontend"),
-        ("Ingress", "jobgate"),
-    ])
+    assert sorted(_key(d) for d in overlay) == sorted(
+        [
+            ("ConfigMap", "jobgate-config"),
+            ("Secret", "jobgate-secrets"),
+            ("Service", "valkey"),
+            ("StatefulSet", "valkey"),
+            ("NetworkPolicy", "valkey"),
+            ("Deployment", "jobgate-api"),
+            ("Service", "jobgate-api"),
+            ("HorizontalPodAutoscaler", "jobgate-api"),
+            ("PodDisruptionBudget", "jobgate-api"),
+            ("Deployment", "jobgate-worker"),
+            ("HorizontalPodAutoscaler", "jobgate-worker"),
+            ("PodDisruptionBudget", "jobgate-worker"),
+            ("Deployment", "jobgate-frontend"),
+            ("Service", "jobgate-frontend"),
+            ("Ingress", "jobgate"),
+        ]
+    )
     assert {d["metadata"].get("namespace") for d in overlay} == {"jobgate-example"}
 
 
@@ -86,9 +92,7 @@ def test_base_ships_no_secret_and_the_overlay_secret_is_fake(
 
 def test_overlay_pins_image_tags(overlay: list[Manifest]) -> None:
     images = {
-        c["image"]
-        for d in overlay if (spec := pod_spec(d)) is not None
-        for c in spec["containers"]
+        c["image"] for d in overlay if (spec := pod_spec(d)) is not None for c in spec["containers"]
     }
     assert images == {
         "registry.example.invalid/jobgate:0.1.0",

@@ -15,29 +15,35 @@ export function h(tag: string, attrs: Attrs = {}, ...children: (Node | string | 
   return el;
 }
 
-/** "agent_responses" → "Agent responses". */
+const LABELS: Record<string, string> = { prd_authoring: "PRD authoring" };
+
+/** "agent_interactions" → "Agent interactions". */
 export function humanize(key: string): string {
+  const known = LABELS[key];
+  if (known !== undefined) return known;
   const words = key.replace(/[_-]+/g, " ").trim();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** Fields that, when present, hold the main text of a response. */
-const MAIN_TEXT = ["final_response", "response", "content", "summary", "output", "text", "answer"];
+const MAIN_TEXT = ["response", "final_response", "content", "summary", "output", "text", "answer"];
 const MAX_DEPTH = 6;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** The field holding a value's main text, if it has one. */
+function mainKey(value: Record<string, unknown>): string | undefined {
+  return MAIN_TEXT.find((k) => typeof value[k] === "string" && (value[k] as string).trim() !== "");
+}
+
 /** The main text of a value, if it has one: itself when a string, else its first text-like field. */
 export function mainText(value: unknown): string | undefined {
   if (typeof value === "string") return value;
   if (!isRecord(value)) return undefined;
-  for (const key of MAIN_TEXT) {
-    const v = value[key];
-    if (typeof v === "string" && v.trim() !== "") return v;
-  }
-  return undefined;
+  const key = mainKey(value);
+  return key === undefined ? undefined : (value[key] as string);
 }
 
 /** Any JSON value as nested, readable HTML: text as paragraphs, objects as definition lists. */
@@ -57,12 +63,47 @@ export function renderValue(value: unknown, depth = 0): Node {
   return dl;
 }
 
-/** The final response: its main text first, then every field, then the raw JSON. */
+/** One agent interaction of a MultiAgentResponse, folded: who asked whom, then the answer. */
+function renderInteraction(i: Record<string, unknown>): Node {
+  const who = `${humanize(String(i.from_agent ?? "?"))} → ${humanize(String(i.to_agent ?? "?"))}`;
+  const rest = Object.fromEntries(
+    Object.entries(i).filter(([k]) => !["from_agent", "to_agent", "response"].includes(k)),
+  );
+  return h(
+    "details",
+    { class: "interaction" },
+    h("summary", {}, who),
+    typeof i.response === "string" ? h("p", { class: "text" }, i.response) : null,
+    renderValue(rest, 1),
+  );
+}
+
+/**
+ * The final response (a MultiAgentResponse): its main text first, the
+ * agent interactions folded, every other field as a list, then the raw JSON.
+ * Unknown shapes still render, through the generic path.
+ */
 export function renderResponse(result: unknown): Node {
   const box = h("div", { class: "response" });
-  const main = mainText(result);
-  if (main !== undefined) box.append(h("p", { class: "main-text", "data-testid": "result-main" }, main));
-  box.append(renderValue(result));
+  if (!isRecord(result)) {
+    box.append(renderValue(result));
+    return box;
+  }
+  const key = mainKey(result);
+  if (key !== undefined) {
+    box.append(h("p", { class: "main-text", "data-testid": "result-main" }, result[key] as string));
+  }
+  const interactions = result.agent_interactions;
+  if (Array.isArray(interactions) && interactions.every(isRecord)) {
+    box.append(
+      h("h3", {}, `Agent interactions (${interactions.length})`),
+      h("div", { class: "interactions", "data-testid": "interactions" }, ...interactions.map(renderInteraction)),
+    );
+  }
+  const rest = Object.fromEntries(
+    Object.entries(result).filter(([k]) => k !== key && !(k === "agent_interactions" && Array.isArray(interactions))),
+  );
+  box.append(renderValue(rest));
   box.append(
     h(
       "details",

@@ -29,7 +29,7 @@ const common = {
   absWorkingDir: root,
   bundle: true,
   format: "esm",
-  target: "es2020",
+  target: "es2022",
   platform: "browser",
   charset: "utf8",
   legalComments: "none",
@@ -83,8 +83,8 @@ async function main() {
   mkdirSync(join(root, "dist"), { recursive: true });
   mkdirSync(assetsDir, { recursive: true });
   for (const { name, text } of await buildBundles()) {
-    writeFileSync(join(root, "dist", name), text);
     writeFileSync(join(assetsDir, name), text);
+    if (name === "jobgate-client.js") writeFileSync(join(root, "dist", name), text); // the npm entry
   }
   console.log(`built ${relative(process.cwd(), assetsDir)}/{jobgate-client.js,app.js}`);
 }

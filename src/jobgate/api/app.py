@@ -1,0 +1,89 @@
+"""The FastAPI application: routes, error mapping, limits, lifespan.
+
+`create_app(settings, workers=N)` also runs N in-process workers (for
+`jobgate up`); in Kubernetes the API runs with none and workers apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request, Response
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.routing import Match
+
+from jobgate import __version__, metrics
+from jobgate.api import errors, multi_agent, ops, web
+from jobgate.api.limits import BodyLimit
+from jobgate.api.waiting import Waiters
+from jobgate.errors import ConfigError
+from jobgate.handlers import registry
+from jobgate.services import Services
+from jobgate.settings import Settings
+from jobgate.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+class _RequestMetrics(BaseHTTPMiddleware):
+    """Counts requests by route template (not raw path: ids would explode labels)."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        route = "unmatched"
+        for r in request.app.router.routes:
+            if r.matches(request.scope)[0] is Match.FULL:
+                route = getattr(r, "path", "unmatched")
+                break
+        response = await call_next(request)
+        metrics.HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        return response
+
+
+def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None = None) -> FastAPI:
+    if not settings.auth_secret:
+        raise ConfigError("JOBGATE_AUTH_SECRET is not set: the API would accept no token")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = await Services.open(settings)
+        app.state.svc = svc
+        svc.notifier.start()
+        pool = [
+            Worker(svc.store, registry(settings), settings, blocking_redis=svc.blocking,
+                   concurrency=concurrency)
+            for _ in range(workers)
+        ]
+        tasks = [asyncio.create_task(w.run(), name=f"worker-{i}") for i, w in enumerate(pool)]
+        gauges = asyncio.create_task(ops.refresh_gauges(svc))
+        app.state.workers = pool
+        log.info("api ready", extra={"worker": f"{workers} in-process workers"})
+        try:
+            yield
+        finally:
+            gauges.cancel()
+            for w in pool:
+                w.request_stop()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await svc.close()
+
+    app = FastAPI(
+        title="jobgate",
+        version=__version__,
+        summary="Async jobs for long-running AI requests: submit, then poll, long-poll or stream.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.waiters = Waiters()
+    app.state.started = time.time()
+    errors.install(app)
+    app.include_router(multi_agent.router(settings))
+    app.include_router(ops.router())
+    app.include_router(web.router(settings))
+    web.mount_assets(app)
+    app.add_middleware(_RequestMetrics)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    return app

@@ -1,0 +1,336 @@
+// Generated from clients/js by `npm run build`. Do not edit; edit the TypeScript source.
+
+// demo/app.ts
+import {
+  HttpError,
+  JobCancelledError,
+  JobFailedError,
+  JobTimeoutError,
+  NetworkError,
+  cancelJob,
+  getJobConfig,
+  processAsyncJob
+} from "./jobgate-client.js";
+
+// demo/render.ts
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  for (const c of children) if (c !== null) el.append(c);
+  return el;
+}
+var LABELS = { prd_authoring: "PRD authoring" };
+function humanize(key) {
+  const known = LABELS[key];
+  if (known !== void 0) return known;
+  const words = key.replace(/[_-]+/g, " ").trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+var MAIN_TEXT = ["response", "final_response", "content", "summary", "output", "text", "answer"];
+var MAX_DEPTH = 6;
+function isRecord(v) {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+function mainKey(value) {
+  return MAIN_TEXT.find((k) => typeof value[k] === "string" && value[k].trim() !== "");
+}
+function mainText(value) {
+  if (typeof value === "string") return value;
+  if (!isRecord(value)) return void 0;
+  const key = mainKey(value);
+  return key === void 0 ? void 0 : value[key];
+}
+function renderValue(value, depth = 0) {
+  if (value === null || value === void 0) return h("span", { class: "muted" }, "—");
+  if (typeof value === "string") return h("p", { class: "text" }, value);
+  if (typeof value !== "object") return h("span", { class: "scalar" }, String(value));
+  if (depth >= MAX_DEPTH) return h("pre", { class: "json" }, JSON.stringify(value, null, 2));
+  if (Array.isArray(value)) {
+    if (value.length === 0) return h("span", { class: "muted" }, "(none)");
+    return h("ol", { class: "list" }, ...value.map((v) => h("li", {}, renderValue(v, depth + 1))));
+  }
+  const dl = h("dl", { class: "fields" });
+  for (const [k, v] of Object.entries(value)) {
+    dl.append(h("dt", {}, humanize(k)), h("dd", {}, renderValue(v, depth + 1)));
+  }
+  return dl;
+}
+function renderInteraction(i) {
+  const who = `${humanize(String(i.from_agent ?? "?"))} → ${humanize(String(i.to_agent ?? "?"))}`;
+  const rest = Object.fromEntries(
+    Object.entries(i).filter(([k]) => !["from_agent", "to_agent", "response"].includes(k))
+  );
+  return h(
+    "details",
+    { class: "interaction" },
+    h("summary", {}, who),
+    typeof i.response === "string" ? h("p", { class: "text" }, i.response) : null,
+    renderValue(rest, 1)
+  );
+}
+function renderResponse(result) {
+  const box = h("div", { class: "response" });
+  if (!isRecord(result)) {
+    box.append(renderValue(result));
+    return box;
+  }
+  const key = mainKey(result);
+  if (key !== void 0) {
+    box.append(h("p", { class: "main-text", "data-testid": "result-main" }, result[key]));
+  }
+  const interactions = result.agent_interactions;
+  if (Array.isArray(interactions) && interactions.every(isRecord)) {
+    box.append(
+      h("h3", {}, `Agent interactions (${interactions.length})`),
+      h("div", { class: "interactions", "data-testid": "interactions" }, ...interactions.map(renderInteraction))
+    );
+  }
+  const rest = Object.fromEntries(
+    Object.entries(result).filter(([k]) => k !== key && !(k === "agent_interactions" && Array.isArray(interactions)))
+  );
+  box.append(renderValue(rest));
+  box.append(
+    h(
+      "details",
+      { class: "raw" },
+      h("summary", {}, "Raw JSON"),
+      h("pre", { class: "json" }, JSON.stringify(result, null, 2))
+    )
+  );
+  return box;
+}
+function renderAgentOutput(o) {
+  const where = [
+    o.index !== void 0 && o.total !== void 0 ? `step ${o.index} of ${o.total}` : "",
+    o.round !== void 0 ? `round ${o.round}` : ""
+  ].filter(Boolean).join(" · ");
+  const text = mainText(o.response);
+  return h(
+    "li",
+    { class: "agent-output", "data-testid": "agent-output", "data-agent": o.agent },
+    h("h3", {}, humanize(o.agent), where ? h("small", {}, ` ${where}`) : null),
+    text !== void 0 ? h("p", { class: "text" }, text) : renderValue(o.response)
+  );
+}
+
+// demo/app.ts
+var TOKEN_KEY = "jobgate.token";
+function $(id) {
+  const el = document.getElementById(id);
+  if (el === null) throw new Error(`demo page is missing #${id}`);
+  return el;
+}
+var ui = {
+  form: $("job-form"),
+  query: $("query"),
+  mode: $("mode"),
+  primary: $("primary-agent"),
+  tokenField: $("token-field"),
+  token: $("token"),
+  submit: $("submit"),
+  panel: $("job-panel"),
+  jobId: $("job-id"),
+  state: $("job-state"),
+  bar: $("progress-bar"),
+  fill: $("progress-fill"),
+  percent: $("progress-percent"),
+  step: $("current-step"),
+  timeLeft: $("time-left"),
+  cancel: $("cancel"),
+  live: $("live-output"),
+  outputs: $("agent-outputs"),
+  resultBox: $("result"),
+  result: $("result-body"),
+  error: $("error")
+};
+var config = getJobConfig();
+var current;
+var estimate;
+function token() {
+  return config.token ?? (ui.token.value.trim() || void 0);
+}
+function readRequest() {
+  const agents = [...ui.form.querySelectorAll('input[name="agent"]:checked')].map(
+    (c) => c.value
+  );
+  const primary = ui.primary.value;
+  const request = {
+    query: ui.query.value.trim(),
+    coordination_mode: ui.mode.value
+  };
+  if (primary) request.primary_agent = primary;
+  const supporting = agents.filter((a) => a !== primary);
+  if (supporting.length > 0) request.supporting_agents = supporting;
+  return request;
+}
+function setState(state, label = humanize(state)) {
+  ui.state.textContent = label;
+  ui.state.dataset.state = state;
+  ui.panel.dataset.state = state;
+}
+function setProgress(fraction) {
+  const pct = Math.round(Math.min(Math.max(fraction, 0), 1) * 100);
+  ui.fill.style.width = `${pct}%`;
+  ui.bar.setAttribute("aria-valuenow", String(pct));
+  ui.percent.textContent = `${pct}%`;
+}
+function showTimeLeft() {
+  if (estimate === void 0) {
+    ui.timeLeft.textContent = "";
+    return;
+  }
+  const left = Math.max(0, Math.round(estimate.seconds - (Date.now() - estimate.at) / 1e3));
+  ui.timeLeft.textContent = left > 0 ? `about ${left} s left` : "finishing…";
+}
+function onProgress(s) {
+  setState(s.status);
+  setProgress(s.progress);
+  const step = s.step;
+  const where = step?.agent != null ? `${humanize(step.agent)}${step.index != null && step.total != null ? ` (step ${step.index} of ${step.total})` : ""}` : "";
+  ui.step.textContent = [where, s.message].filter(Boolean).join(" — ");
+  const est = s.estimated_remaining_seconds;
+  estimate = typeof est === "number" ? { seconds: est, at: Date.now() } : void 0;
+  showTimeLeft();
+}
+function liveLine(index, agent) {
+  let line = ui.live.querySelector(`[data-index="${CSS.escape(index)}"]`);
+  if (line === null) {
+    line = document.createElement("p");
+    line.dataset.index = index;
+    line.append(`${humanize(agent)}: `);
+    ui.live.append(line);
+  }
+  return line;
+}
+function onEvent(e) {
+  const index = String(e.data.index ?? e.data.agent ?? "");
+  if (e.type === "agent_output" && typeof e.data.agent === "string") {
+    ui.live.querySelector(`[data-index="${CSS.escape(index)}"]`)?.remove();
+    ui.outputs.append(renderAgentOutput(e.data));
+  } else if (e.type === "token" && typeof e.data.text === "string") {
+    liveLine(index, String(e.data.agent ?? "")).append(e.data.text);
+  }
+}
+function detailText(body) {
+  const detail = typeof body === "object" && body !== null ? body.detail : body;
+  if (Array.isArray(detail)) {
+    return detail.map((d) => `${(d.loc ?? []).slice(-1)[0] ?? ""}: ${d.msg ?? ""}`).join("; ");
+  }
+  return typeof detail === "string" ? detail : JSON.stringify(detail);
+}
+function describeError(e) {
+  if (e instanceof JobFailedError) return `The job failed: ${e.message}`;
+  if (e instanceof JobCancelledError) return "The job was cancelled.";
+  if (e instanceof JobTimeoutError) return `Stopped waiting: ${e.message}.`;
+  if (e instanceof NetworkError) return "Could not reach the server. Check the connection and try again.";
+  if (e instanceof HttpError) {
+    switch (e.status) {
+      case 401:
+      case 403:
+        return "The server did not accept the token. Enter a valid token and try again.";
+      case 404:
+        return "The server does not know this job: it may have expired or belong to someone else.";
+      case 413:
+        return "The request is too large. Shorten the idea and try again.";
+      case 422:
+        return `The server rejected the request: ${detailText(e.body)}`;
+      case 429:
+        return `Too many of your jobs are running. Try again in ${e.retryAfter ?? "a few"} seconds.`;
+      default:
+        return `The server answered ${e.status}: ${detailText(e.body)}`;
+    }
+  }
+  if (e instanceof DOMException && e.name === "AbortError") return "Stopped.";
+  return `Something went wrong: ${e instanceof Error ? e.message : String(e)}`;
+}
+function showError(e) {
+  ui.error.textContent = describeError(e);
+  ui.error.hidden = false;
+}
+function resetPanel() {
+  ui.panel.hidden = false;
+  ui.resultBox.hidden = true;
+  ui.result.replaceChildren();
+  ui.outputs.replaceChildren();
+  ui.live.replaceChildren();
+  ui.error.hidden = true;
+  ui.error.textContent = "";
+  ui.jobId.textContent = "";
+  ui.step.textContent = "";
+  estimate = void 0;
+  showTimeLeft();
+  setProgress(0);
+  setState("submitting", "Submitting…");
+}
+async function run() {
+  const request = readRequest();
+  if (!request.query) {
+    showError(new Error("Describe a product idea first."));
+    return;
+  }
+  if (!config.token) localStorage.setItem(TOKEN_KEY, ui.token.value.trim());
+  resetPanel();
+  const job = { abort: new AbortController() };
+  current = job;
+  ui.submit.disabled = true;
+  ui.cancel.disabled = false;
+  try {
+    const result = await processAsyncJob(request, {
+      token: token(),
+      signal: job.abort.signal,
+      onSubmit: (j) => {
+        job.jobId = j.job_id;
+        ui.jobId.textContent = j.job_id;
+      },
+      onProgress,
+      onEvent
+    });
+    setProgress(1);
+    setState("completed");
+    ui.step.textContent = "Done.";
+    ui.result.replaceChildren(renderResponse(result));
+    ui.resultBox.hidden = false;
+  } catch (e) {
+    if (e instanceof JobFailedError) setState("failed");
+    else if (e instanceof JobCancelledError) setState("cancelled");
+    else setState("error", "Error");
+    showError(e);
+  } finally {
+    estimate = void 0;
+    showTimeLeft();
+    ui.live.replaceChildren();
+    ui.submit.disabled = false;
+    ui.cancel.disabled = true;
+    if (current === job) current = void 0;
+  }
+}
+async function cancel() {
+  const job = current;
+  if (job === void 0) return;
+  ui.cancel.disabled = true;
+  if (job.jobId === void 0) {
+    job.abort.abort();
+    return;
+  }
+  setState("cancelling", "Cancelling…");
+  try {
+    await cancelJob(job.jobId, { token: token() });
+  } catch (e) {
+    showError(e);
+    ui.cancel.disabled = false;
+  }
+}
+function init() {
+  if (config.token === void 0) {
+    ui.tokenField.hidden = false;
+    ui.token.value = localStorage.getItem(TOKEN_KEY) ?? "";
+  }
+  ui.form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void run();
+  });
+  ui.cancel.addEventListener("click", () => void cancel());
+  setInterval(showTimeLeft, 1e3);
+  document.body.dataset.ready = "true";
+}
+init();

@@ -1,0 +1,165 @@
+"""The demo page in headless Chromium against a real `jobgate up`.
+
+Each test drives the page the way a person would: type an idea, press the
+button, watch. With JOBGATE_SIM_STEP_S=0.3 a sequential job takes a few
+seconds, long enough to see it move and short enough to wait for.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Server, ServerExited, StartServer
+
+pytestmark = pytest.mark.browser
+
+ALL_AGENTS = {"research", "analysis", "ideation", "strategy", "validation", "prd_authoring", "summary"}
+JOB_TIMEOUT_S = 60
+HOSTILE = "</script><script>window.__pwned=1;alert(1)</script>\";window.__pwned=2;//'"
+
+
+@dataclass
+class Watch:
+    """What the page showed while a job ran, sampled every few ms."""
+
+    progress: list[int] = field(default_factory=list)
+    output_counts: list[int] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+    times_left: list[str] = field(default_factory=list)
+
+
+def open_demo(page: Any, server: Server) -> None:
+    page.goto(server.url + "/")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+
+
+def submit(page: Any, query: str, mode: str = "sequential") -> None:
+    page.get_by_test_id("query").fill(query)
+    page.get_by_test_id("mode").select_option(mode)
+    page.get_by_test_id("submit").click()
+
+
+def watch_until_settled(page: Any, timeout_s: float = JOB_TIMEOUT_S) -> Watch:
+    """Samples the progress panel until the job reaches a final state."""
+    seen = Watch()
+    state = page.get_by_test_id("job-state")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        seen.progress.append(int(page.get_by_test_id("progress-bar").get_attribute("aria-valuenow")))
+        seen.output_counts.append(page.get_by_test_id("agent-output").count())
+        seen.steps.append(page.get_by_test_id("current-step").text_content() or "")
+        seen.times_left.append(page.get_by_test_id("time-left").text_content() or "")
+        if state.get_attribute("data-state") in {"completed", "failed", "cancelled", "error"}:
+            return seen
+        page.wait_for_timeout(40)
+    raise AssertionError(f"job did not settle within {timeout_s} s; last state {state.text_content()!r}")
+
+
+def assert_no_problems(page: Any) -> None:
+    assert page.problems.errors == [], page.problems.errors
+    assert page.problems.dialogs == [], page.problems.dialogs
+    assert page.problems.console == [], page.problems.console
+
+
+def test_runs_a_job_and_shows_it_live(page: Any, server: Server, artifacts: Any) -> None:
+    open_demo(page, server)
+    # `jobgate up` serves a demo token, so the page asks for none.
+    expect(page.get_by_test_id("token")).to_be_hidden()
+
+    submit(page, "A marketplace for renting camping gear between neighbours")
+    seen = watch_until_settled(page)
+
+    expect(page.get_by_test_id("job-state")).to_have_attribute("data-state", "completed")
+    # The bar moved through intermediate values, never backwards, and ended full.
+    middle = {p for p in seen.progress if 0 < p < 100}
+    assert len(middle) >= 2, seen.progress
+    assert seen.progress == sorted(seen.progress), seen.progress
+    expect(page.get_by_test_id("progress-bar")).to_have_attribute("aria-valuenow", "100")
+    # Agent outputs appeared one by one while the job ran, not all at the end.
+    assert any(0 < n < len(ALL_AGENTS) for n in seen.output_counts), seen.output_counts
+    assert any(s.strip() for s in seen.steps), "no current step was ever shown"
+    assert any("left" in t for t in seen.times_left), seen.times_left
+    outputs = page.get_by_test_id("agent-output")
+    expect(outputs).to_have_count(len(ALL_AGENTS))
+    assert {outputs.nth(i).get_attribute("data-agent") for i in range(len(ALL_AGENTS))} == ALL_AGENTS
+    # The final response, readable.
+    expect(page.get_by_test_id("result")).to_be_visible()
+    expect(page.get_by_test_id("result-main")).not_to_be_empty()
+    expect(page.get_by_test_id("interactions").locator("details")).not_to_have_count(0)
+    expect(page.get_by_test_id("error")).to_be_hidden()
+    expect(page.get_by_test_id("cancel")).to_be_disabled()
+    assert_no_problems(page)
+
+    page.wait_for_timeout(400)  # let the bar's CSS transition finish for the picture
+    page.screenshot(path=str(artifacts / "demo-finished.png"), full_page=True)
+
+
+def test_cancels_a_running_job(page: Any, server: Server) -> None:
+    open_demo(page, server)
+    submit(page, "A subscription box for houseplants", mode="sequential")
+    expect(page.get_by_test_id("agent-output")).not_to_have_count(0)
+    job_id = page.get_by_test_id("job-id").text_content()
+    assert job_id
+
+    page.get_by_test_id("cancel").click()
+
+    expect(page.get_by_test_id("job-state")).to_have_attribute("data-state", "cancelled")
+    expect(page.get_by_test_id("error")).to_have_text("The job was cancelled.")
+    expect(page.get_by_test_id("result")).to_be_hidden()
+    assert page.get_by_test_id("agent-output").count() < len(ALL_AGENTS)
+    expect(page.get_by_test_id("submit")).to_be_enabled()
+    # The server agrees: the job itself was cancelled, not just our view of it.
+    token = page.evaluate("window.__JOBGATE_TOKEN__")
+    status = httpx.get(
+        f"{server.url}/api/multi-agent/jobs/{job_id}/status",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    ).json()
+    assert status["status"] == "cancelled", status
+    assert_no_problems(page)
+
+    # The page is ready for the next job.
+    submit(page, "A second idea after the cancelled one")
+    watch_until_settled(page)
+    expect(page.get_by_test_id("job-state")).to_have_attribute("data-state", "completed")
+
+
+def test_hostile_poll_interval_is_refused_or_inert(start_server: StartServer, page: Any) -> None:
+    """A config value that tries to end the script and run its own must do neither."""
+    try:
+        server = start_server(JOB_POLL_INTERVAL_MS=HOSTILE)
+    except ServerExited as refused:
+        # Refusing to start over a bad setting is a fine answer, if it says which one.
+        assert refused.returncode != 0
+        assert "JOB_POLL_INTERVAL_MS" in refused.output
+        return
+    config = server.config_js()
+    assert "<script" not in config.lower() and "</script" not in config.lower(), config
+    open_demo(page, server)
+    assert page.evaluate("window.__pwned") is None
+    # Whatever the server made of it, the client polls at a sane pace.
+    interval = page.evaluate("window.__JOB_POLL_INTERVAL_MS__")
+    assert interval is None or isinstance(interval, int | float) or interval == HOSTILE, interval
+
+    submit(page, "An app that survives bad configuration")
+    watch_until_settled(page)
+    expect(page.get_by_test_id("job-state")).to_have_attribute("data-state", "completed")
+    assert page.evaluate("window.__pwned") is None
+    assert_no_problems(page)
+
+
+def test_hostile_api_url_is_encoded_as_data(start_server: StartServer, page: Any) -> None:
+    """A string setting arrives in the page as the same string, never as code."""
+    server = start_server(API_URL=HOSTILE)
+    open_demo(page, server)
+
+    assert page.evaluate("window.__API_URL__") == HOSTILE
+    assert page.evaluate("window.__pwned") is None
+    expect(page.get_by_test_id("job-form")).to_be_visible()
+    assert_no_problems(page)
