@@ -49,11 +49,11 @@ class Proc:
     popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Proc:
-        out = self.log.open("ab")
-        self.popen = subprocess.Popen(
-            self.args, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+        with self.log.open("ab") as out:  # the child keeps its own descriptor
+            self.popen = subprocess.Popen(
+                self.args, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         return self
 
     @property

@@ -128,18 +128,32 @@ async def test_token_batcher_sends_by_time_and_size(reporter: InMemoryReporter) 
     assert [t["text"] for t in reporter.of_type("token")] == ["abcde", "0123456789", "z"]
 
 
-async def test_cancel_flag_stops_the_run_mid_step(reporter: InMemoryReporter) -> None:
+async def test_cancel_flag_between_steps_starts_no_further_agent(
+    reporter: InMemoryReporter,
+) -> None:
     reporter.cancel_after_outputs = 2
-    llm = ScriptedLLM(delay_s=0.3)
-    started = time.monotonic()
+    llm = ScriptedLLM()
     with pytest.raises(PipelineCancelled) as info:
-        await run_pipeline(request(coordination_mode="sequential"), llm, reporter,
-                           cancel_poll_s=0.02)
+        await run_pipeline(request(coordination_mode="sequential"), llm, reporter)
     assert info.value.code == "cancelled"
-    assert time.monotonic() - started < 0.3 * 3  # the third call did not run to its end
-    assert len(llm.calls) == 3 and llm.calls[2].cancelled and llm.calls[2].finished is None
-    assert len(reporter.of_type("agent_output")) == 2
-    assert reporter.fractions[-1] < 1.0
+    assert llm.agents == ["research", "analysis"]
+    assert reporter.fractions[-1] == pytest.approx(2 / 7)
+
+
+async def test_cancel_flag_mid_step_cancels_the_running_call(reporter: InMemoryReporter) -> None:
+    llm = ScriptedLLM(delay_s=5)
+    task = asyncio.create_task(
+        run_pipeline(request(coordination_mode="sequential"), llm, reporter, cancel_poll_s=0.02)
+    )
+    while not llm.calls:
+        await asyncio.sleep(0.01)
+    reporter.cancel()
+    started = time.monotonic()
+    with pytest.raises(PipelineCancelled):
+        await task
+    assert time.monotonic() - started < 1
+    assert len(llm.calls) == 1 and llm.calls[0].cancelled and llm.calls[0].finished is None
+    assert reporter.of_type("agent_output") == []
 
 
 async def test_task_cancel_propagates_and_stops_running_agents(

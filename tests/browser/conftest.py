@@ -179,11 +179,12 @@ def browser() -> Iterator[Any]:
 
 @dataclass
 class PageProblems:
-    """What went wrong inside the page: uncaught errors, console errors, dialogs."""
+    """What went wrong inside the page: uncaught errors, console errors, dialogs, failed loads."""
 
     errors: list[str] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    responses: list[str] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -200,6 +201,10 @@ def page(browser: Any) -> Iterator[Any]:
         d.dismiss()
 
     pg.on("dialog", on_dialog)
+    pg.on(
+        "response",
+        lambda r: problems.responses.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+    )
     pg.problems = problems
     pg.set_default_timeout(20_000)
     yield pg

@@ -64,7 +64,7 @@ def watch_until_settled(page: Any, timeout_s: float = JOB_TIMEOUT_S) -> Watch:
 def assert_no_problems(page: Any) -> None:
     assert page.problems.errors == [], page.problems.errors
     assert page.problems.dialogs == [], page.problems.dialogs
-    assert page.problems.console == [], page.problems.console
+    assert page.problems.console == [], (page.problems.console, page.problems.responses)
 
 
 def test_runs_a_job_and_shows_it_live(page: Any, server: Server, artifacts: Any) -> None:
