@@ -95,7 +95,7 @@ BEGIN {
     esc["\b"] = "\\b"; esc["\t"] = "\\t"; esc["\n"] = "\\n"
     esc["\f"] = "\\f"; esc["\r"] = "\\r"
     esc["\\"] = "\\\\"; esc["\""] = "\\\""
-    esc["\047"] = "\\u0027"; esc[">"] = "\\u003e"
+    esc["\047"] = "\\u0027"; esc["<"] = "\\u003c"; esc[">"] = "\\u003e"
     esc["&"] = "\\u0026"; esc[sprintf("%c", 127)] = "\\u007f"
 
     api_url = (api_url_var in ENVIRON) ? ENVIRON[api_url_var] : ""

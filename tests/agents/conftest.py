@@ -59,9 +59,9 @@ class InMemoryReporter:
 
     async def event(self, type: str, data: Mapping[str, Any]) -> None:
         self.events.append((type, dict(data)))
-        if type == "agent_output" and self.cancel_after_outputs is not None:
-            if len(self.of_type("agent_output")) >= self.cancel_after_outputs:
-                self._cancelled = True
+        limit = self.cancel_after_outputs
+        if type == "agent_output" and limit is not None:
+            self._cancelled = len(self.of_type("agent_output")) >= limit
 
     def of_type(self, type: str) -> list[dict[str, Any]]:
         return [d for t, d in self.events if t == type]
@@ -102,10 +102,17 @@ class ScriptedLLM(ClosingMixin):
         self.fail_agent = fail_agent
         self.calls: list[Call] = []
         self.closed = False
+        self._new_call = asyncio.Event()
+
+    async def wait_for_calls(self, n: int) -> None:
+        while len(self.calls) < n:
+            self._new_call.clear()
+            await self._new_call.wait()
 
     async def complete(self, system: str, prompt: str, on_token: OnToken | None = None) -> str:
         call = Call(_AGENT_OF[system], prompt, time.monotonic())
         self.calls.append(call)
+        self._new_call.set()
         text = f"{call.agent} says #{len(self.calls)}"
         try:
             for piece in (text[:3], text[3:8], text[8:]):

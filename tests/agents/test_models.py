@@ -68,7 +68,8 @@ def test_invalid_fields_are_named(data: dict[str, Any], loc: tuple[Any, ...]) ->
 
 
 def test_debate_needs_two_debaters_besides_the_judge() -> None:
-    data = {"query": "q", "coordination_mode": "debate", "supporting_agents": ["summary", "ideation"]}
+    data: dict[str, Any] = {"query": "q", "coordination_mode": "debate"}
+    data["supporting_agents"] = ["summary", "ideation"]
     assert error_locs(data) == [("supporting_agents",)]
     data["primary_agent"] = "strategy"
     assert MultiAgentRequest.model_validate(data).supporting_agents is not None
@@ -80,8 +81,9 @@ def test_response_datetimes_are_iso_with_offset_and_microseconds() -> None:
         primary_agent="summary",
         response="r",
         agent_interactions=[
-            AgentInteraction(from_agent="user", to_agent="summary", query="q", response="r",
-                             timestamp=at)
+            AgentInteraction(
+                from_agent="user", to_agent="summary", query="q", response="r", timestamp=at
+            )
         ],
         coordination_mode="sequential",
         metadata={"backend": "simulated"},

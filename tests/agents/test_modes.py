@@ -41,8 +41,9 @@ def test_sequential_with_selected_agents_runs_exactly_those() -> None:
     p = make(coordination_mode="sequential", supporting_agents=["validation", "research"])
     assert agents(p) == [A.VALIDATION, A.RESEARCH]
     assert p.primary is A.RESEARCH
-    p = make(coordination_mode="sequential", primary_agent="strategy",
-             supporting_agents=["ideation"])
+    p = make(
+        coordination_mode="sequential", primary_agent="strategy", supporting_agents=["ideation"]
+    )
     assert agents(p) == [A.IDEATION, A.STRATEGY]
 
 
@@ -58,8 +59,14 @@ def test_parallel_runs_supporters_in_one_phase_then_a_summary() -> None:
 def test_collaborative_primary_consults_each_supporter_then_synthesises() -> None:
     p = make(coordination_mode="collaborative")
     assert p.primary is A.STRATEGY
-    assert agents(p) == [A.RESEARCH, A.ANALYSIS, A.IDEATION, A.VALIDATION, A.PRD_AUTHORING,
-                         A.STRATEGY]
+    assert agents(p) == [
+        A.RESEARCH,
+        A.ANALYSIS,
+        A.IDEATION,
+        A.VALIDATION,
+        A.PRD_AUTHORING,
+        A.STRATEGY,
+    ]
     consults, synthesis = p.steps[:-1], p.steps[-1]
     assert all(s.kind is StepKind.CONSULTATION and s.from_agent == "strategy" for s in consults)
     assert [s.reads for s in consults[:3]] == [(), (1,), (1, 2)]
@@ -93,8 +100,11 @@ def test_debate_judge_never_debates() -> None:
 
 
 def test_enhanced_collaborative_rounds_read_the_others_previous_outputs() -> None:
-    p = make(coordination_mode="enhanced_collaborative", primary_agent="summary",
-             supporting_agents=["research", "ideation"])
+    p = make(
+        coordination_mode="enhanced_collaborative",
+        primary_agent="summary",
+        supporting_agents=["research", "ideation"],
+    )
     members = [A.RESEARCH, A.IDEATION, A.SUMMARY]
     assert agents(p) == members * ENHANCED_ROUNDS + [A.SUMMARY]
     assert [s.round for s in p.steps[:-1]] == [1, 1, 1, 2, 2, 2, 3, 3, 3]
@@ -108,5 +118,11 @@ def test_enhanced_collaborative_rounds_read_the_others_previous_outputs() -> Non
 def test_enhanced_collaborative_default_size() -> None:
     p = make(coordination_mode="enhanced_collaborative")
     assert p.total == 6 * ENHANCED_ROUNDS + 1
-    assert p.agents == ["research", "analysis", "ideation", "validation", "prd_authoring",
-                        "strategy"]
+    assert p.agents == [
+        "research",
+        "analysis",
+        "ideation",
+        "validation",
+        "prd_authoring",
+        "strategy",
+    ]

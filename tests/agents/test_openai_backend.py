@@ -10,7 +10,6 @@ import pytest
 
 from jobgate.agents.llm.openai import OpenAIChatLLM, chat_completions_url, parse_retry_after
 from jobgate.errors import PermanentError, RetryableError
-
 from tests.agents.conftest import ChatServer, Reply
 
 KEY = "sk-test-0123456789abcdef"
@@ -20,7 +19,10 @@ def backend(server: ChatServer, **kw: object) -> OpenAIChatLLM:
     options: dict[str, object] = {"timeout_s": 5.0, "max_retries": 0, "backoff_s": 0.01}
     options.update(kw)
     return OpenAIChatLLM(
-        base_url=server.url, model="test-model", api_key=KEY, **options  # type: ignore[arg-type]
+        base_url=server.url,
+        model="test-model",
+        api_key=KEY,
+        **options,  # type: ignore[arg-type]
     )
 
 
@@ -110,9 +112,7 @@ async def test_401_is_permanent_and_never_echoes_the_key(chat_server: ChatServer
 
 
 async def test_400_is_permanent_with_the_server_reason_scrubbed(chat_server: ChatServer) -> None:
-    chat_server.push(
-        Reply(status=400, body={"error": {"message": f"model not found (key {KEY})"}})
-    )
+    chat_server.push(Reply(status=400, body={"error": {"message": f"model not found (key {KEY})"}}))
     async with backend(chat_server, max_retries=3) as llm:
         with pytest.raises(PermanentError, match="model not found") as info:
             await llm.complete("s", "p")
@@ -124,7 +124,7 @@ async def test_hung_server_hits_the_timeout(chat_server: ChatServer) -> None:
     chat_server.push(Reply(hang_s=10))
     started = time.monotonic()
     async with backend(chat_server, timeout_s=0.3) as llm:
-        with pytest.raises(RetryableError, match="timed out after 0.3 s") as info:
+        with pytest.raises(RetryableError, match=r"timed out after 0\.3 s") as info:
             await llm.complete("s", "p")
     assert info.value.code == "llm_timeout"
     assert time.monotonic() - started < 3

@@ -51,8 +51,9 @@ async def test_every_mode_reports_each_step_and_ends_at_one(
     assert len(started) == the_plan.total
     for _, message, step in started:
         assert step is not None
-        assert re.fullmatch(rf"{step['agent']} agent: .+ \(step {step['index']} of \d+\)",
-                            message or "")
+        assert re.fullmatch(
+            rf"{step['agent']} agent: .+ \(step {step['index']} of \d+\)", message or ""
+        )
 
 
 async def test_sequential_calls_each_agent_once_reading_the_previous(
@@ -60,8 +61,15 @@ async def test_sequential_calls_each_agent_once_reading_the_previous(
 ) -> None:
     llm = ScriptedLLM()
     resp = await run_pipeline(request(coordination_mode="sequential"), llm, reporter)
-    assert llm.agents == ["research", "analysis", "ideation", "strategy", "validation",
-                          "prd_authoring", "summary"]
+    assert llm.agents == [
+        "research",
+        "analysis",
+        "ideation",
+        "strategy",
+        "validation",
+        "prd_authoring",
+        "summary",
+    ]
     for i, call in enumerate(llm.calls[1:], start=1):
         assert f"{llm.agents[i - 1]} says #{i}" in call.prompt
         assert f"#{i - 1}" not in call.prompt or i == 1
@@ -85,7 +93,11 @@ async def test_debate_rounds_and_verdict(reporter: InMemoryReporter) -> None:
     llm = ScriptedLLM()
     resp = await run_pipeline(request(coordination_mode="debate"), llm, reporter)
     assert [(i.to_agent, i.metadata["round"]) for i in resp.agent_interactions] == [
-        ("strategy", 1), ("validation", 1), ("strategy", 2), ("validation", 2), ("summary", 1)
+        ("strategy", 1),
+        ("validation", 1),
+        ("strategy", 2),
+        ("validation", 2),
+        ("summary", 1),
     ]
     rebuttal = llm.calls[2].prompt
     assert "strategy says" in rebuttal and "validation says" in rebuttal
@@ -105,8 +117,12 @@ async def test_enhanced_collaborative_progress_names_rounds(reporter: InMemoryRe
 
 async def test_streamed_tokens_become_token_events(reporter: InMemoryReporter) -> None:
     llm = ScriptedLLM()
-    await run_pipeline(request(coordination_mode="sequential", supporting_agents=["research"]),
-                       llm, reporter, token_interval_s=0)
+    await run_pipeline(
+        request(coordination_mode="sequential", supporting_agents=["research"]),
+        llm,
+        reporter,
+        token_interval_s=0,
+    )
     tokens = reporter.of_type("token")
     assert "".join(t["text"] for t in tokens) == "research says #1"
     assert len(tokens) == 3 and {t["agent"] for t in tokens} == {"research"}
@@ -114,8 +130,9 @@ async def test_streamed_tokens_become_token_events(reporter: InMemoryReporter) -
 
 async def test_token_batcher_sends_by_time_and_size(reporter: InMemoryReporter) -> None:
     now = [0.0]
-    batcher = TokenBatcher(reporter, "research", 1, interval_s=0.1, max_chars=10,
-                           clock=lambda: now[0])
+    batcher = TokenBatcher(
+        reporter, "research", 1, interval_s=0.1, max_chars=10, clock=lambda: now[0]
+    )
     await batcher.add("ab")
     await batcher.add("cd")
     assert reporter.of_type("token") == []
@@ -145,8 +162,7 @@ async def test_cancel_flag_mid_step_cancels_the_running_call(reporter: InMemoryR
     task = asyncio.create_task(
         run_pipeline(request(coordination_mode="sequential"), llm, reporter, cancel_poll_s=0.02)
     )
-    while not llm.calls:
-        await asyncio.sleep(0.01)
+    await llm.wait_for_calls(1)
     reporter.cancel()
     started = time.monotonic()
     with pytest.raises(PipelineCancelled):
@@ -161,8 +177,7 @@ async def test_task_cancel_propagates_and_stops_running_agents(
 ) -> None:
     llm = ScriptedLLM(delay_s=5)
     task = asyncio.create_task(run_pipeline(request(coordination_mode="parallel"), llm, reporter))
-    while len(llm.calls) < 6:
-        await asyncio.sleep(0.01)
+    await llm.wait_for_calls(6)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -206,6 +206,18 @@ def page(browser: Any) -> Iterator[Any]:
         lambda r: problems.responses.append(f"{r.status} {r.url}") if r.status >= 400 else None,
     )
     pg.problems = problems
+    # Every request URL, and the resume header of each event-stream connection.
+    pg.requests = []
+    pg.event_requests = []
+
+    def on_request(r: Any) -> None:
+        pg.requests.append(r.url)
+        if r.url.split("?")[0].endswith("/events"):
+            pg.event_requests.append(
+                {"path": r.url.split("?")[0], "last_event_id": r.headers.get("last-event-id")}
+            )
+
+    pg.on("request", on_request)
     pg.set_default_timeout(20_000)
     yield pg
     context.close()

@@ -8,6 +8,7 @@ seconds, long enough to see it move and short enough to wait for.
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,11 @@ class Watch:
     output_counts: list[int] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
     times_left: list[str] = field(default_factory=list)
+
+
+def api_paths(page: Any) -> list[str]:
+    """Paths of the API requests the page has made so far, in order."""
+    return [urlsplit(u).path for u in page.requests if "/api/multi-agent/" in u]
 
 
 def open_demo(page: Any, server: Server) -> None:
@@ -94,6 +100,10 @@ def test_runs_a_job_and_shows_it_live(page: Any, server: Server, artifacts: Any)
     expect(page.get_by_test_id("interactions").locator("details")).not_to_have_count(0)
     expect(page.get_by_test_id("error")).to_be_hidden()
     expect(page.get_by_test_id("cancel")).to_be_disabled()
+    # It followed the event stream; a status poll would mean the stream was refused.
+    paths = api_paths(page)
+    assert any(p.endswith("/events") for p in paths), paths
+    assert not any(p.endswith("/status") for p in paths), paths
     assert_no_problems(page)
 
     page.wait_for_timeout(400)  # let the bar's CSS transition finish for the picture
@@ -145,7 +155,7 @@ def test_hostile_poll_interval_is_refused_or_inert(start_server: StartServer, pa
     assert page.evaluate("window.__pwned") is None
     # Whatever the server made of it, the client polls at a sane pace.
     interval = page.evaluate("window.__JOB_POLL_INTERVAL_MS__")
-    assert interval is None or isinstance(interval, int | float) or interval == HOSTILE, interval
+    assert (isinstance(interval, int | float) and interval > 0) or interval == HOSTILE, interval
 
     submit(page, "An app that survives bad configuration")
     watch_until_settled(page)
@@ -163,3 +173,59 @@ def test_hostile_api_url_is_encoded_as_data(start_server: StartServer, page: Any
     assert page.evaluate("window.__pwned") is None
     expect(page.get_by_test_id("job-form")).to_be_visible()
     assert_no_problems(page)
+
+
+def test_resumes_the_event_stream_without_loss_or_duplicates(
+    start_server: StartServer, page: Any
+) -> None:
+    """The server hangs up every second (as a proxy would); the page resumes after the last event."""
+    server = start_server(JOBGATE_SSE_MAX_CONNECTION_S="1")
+    open_demo(page, server)
+    submit(page, "A job that outlives its connections")
+    watch_until_settled(page)
+
+    expect(page.get_by_test_id("job-state")).to_have_attribute("data-state", "completed")
+    outputs = page.get_by_test_id("agent-output")
+    expect(outputs).to_have_count(len(ALL_AGENTS))
+    agents = [outputs.nth(i).get_attribute("data-agent") for i in range(len(ALL_AGENTS))]
+    assert sorted(agents) == sorted(ALL_AGENTS), agents
+    connects = [r for r in page.event_requests if r["path"].endswith("/events")]
+    assert len(connects) >= 2, connects
+    assert connects[0]["last_event_id"] is None
+    assert all(c["last_event_id"] for c in connects[1:]), connects
+    assert_no_problems(page)
+
+
+def test_failed_job_is_reported_at_once_in_words(start_server: StartServer, page: Any) -> None:
+    """The old helper spun for minutes after a failure; this page says what failed, right away."""
+    server = start_server(
+        JOBGATE_LLM_BACKEND="openai",
+        JOBGATE_LLM_BASE_URL="http://127.0.0.1:9",  # discard port: nothing listens
+        JOBGATE_LLM_API_KEY="test-key",
+        JOBGATE_MAX_ATTEMPTS="1",
+    )
+    open_demo(page, server)
+    started = time.monotonic()
+    submit(page, "An idea the model never sees")
+    watch_until_settled(page)
+
+    expect(page.get_by_test_id("job-state")).to_have_attribute("data-state", "failed")
+    expect(page.get_by_test_id("error")).to_contain_text("The job failed:")
+    assert len(page.get_by_test_id("error").text_content() or "") > len("The job failed: ")
+    assert time.monotonic() - started < 30
+    expect(page.get_by_test_id("result")).to_be_hidden()
+    expect(page.get_by_test_id("submit")).to_be_enabled()
+    assert page.problems.errors == [] and page.problems.dialogs == []
+
+
+def test_invalid_request_is_explained(page: Any, server: Server) -> None:
+    """A 422 comes back as the server's reason, not as a spinner."""
+    open_demo(page, server)
+    for agent in ALL_AGENTS - {"research"}:
+        page.locator(f"#agent-{agent}").uncheck()
+    submit(page, "A debate with only one debater", mode="debate")
+
+    expect(page.get_by_test_id("error")).to_contain_text("The server rejected the request")
+    expect(page.get_by_test_id("error")).to_contain_text("two supporting agents")
+    expect(page.get_by_test_id("job-state")).to_have_attribute("data-state", "error")
+    expect(page.get_by_test_id("submit")).to_be_enabled()

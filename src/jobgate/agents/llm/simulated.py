@@ -24,7 +24,7 @@ SIMULATOR_MODEL = "jobgate-simulator"
 _ROLE = re.compile(r"You are the (.+?) agent")
 _WORD = re.compile(r"\S+\s*")
 _SENTENCES = (
-    "From the {role} point of view, the core of “{subject}” is who has the problem and how often.",
+    "From the {role} point of view, the core is who has the problem and how often.",
     "A first pass as the {role} agent suggests three themes worth exploring further.",
     "The strongest signal concerns the users who would adopt this first.",
     "The main risk is building for an assumption nobody has checked yet.",
@@ -47,7 +47,8 @@ def simulate(system: str, prompt: str) -> str:
     subject = first_line.removeprefix("Request:").strip()[:100] or "the request"
     chosen = rng.sample(_SENTENCES, k=rng.randint(4, 6))
     body = " ".join(s.format(role=role, subject=subject) for s in chosen)
-    return f"[Simulated {role} agent, ref {digest[:3].hex()}; no LLM was called] {body}"
+    tag = f"[Simulated {role} agent, ref {digest[:3].hex()}; no LLM was called]"
+    return f"{tag} On “{subject}”: {body}"
 
 
 class SimulatedLLM(ClosingMixin):

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Set up (once) and run every check: lint, types, the Python suites (unit,
+# integration, e2e, browser, proxy, chaos) and the TypeScript client's tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh dev
+
+# System packages the browser and proxy tests need (Debian's chromium, nginx).
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing ${need[*]} from Debian's packages"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ -f clients/js/package.json ]; then
+  (cd clients/js && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } \
+    && npm test --silent)
+fi
+
+.venv/bin/ruff check src tests bench
+.venv/bin/mypy
+.venv/bin/python -m pytest "$@"
