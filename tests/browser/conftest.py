@@ -8,6 +8,7 @@ own browser download is not used.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -52,7 +53,9 @@ SCRUBBED_ENV = (
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if CHROMIUM.exists():
         return
-    skip = pytest.mark.skip(reason=f"{CHROMIUM} not found; install it with `apt-get install chromium`")
+    skip = pytest.mark.skip(
+        reason=f"{CHROMIUM} not found; install it with `apt-get install chromium`"
+    )
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
@@ -98,10 +101,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.kill()
             proc.wait(timeout=10)
     # The server runs in its own session: take down anything it left behind (embedded Valkey).
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _wait_healthy(server: Server) -> None:
@@ -142,7 +143,16 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServ
         log_path = tmp / "server.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "jobgate.cli", "up", "--host", "127.0.0.1", "--port", str(port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "jobgate.cli",
+                    "up",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

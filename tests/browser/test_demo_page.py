@@ -8,9 +8,9 @@ seconds, long enough to see it move and short enough to wait for.
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -20,7 +20,15 @@ from tests.browser.conftest import Server, ServerExited, StartServer
 
 pytestmark = pytest.mark.browser
 
-ALL_AGENTS = {"research", "analysis", "ideation", "strategy", "validation", "prd_authoring", "summary"}
+ALL_AGENTS = {
+    "research",
+    "analysis",
+    "ideation",
+    "strategy",
+    "validation",
+    "prd_authoring",
+    "summary",
+}
 JOB_TIMEOUT_S = 60
 HOSTILE = "</script><script>window.__pwned=1;alert(1)</script>\";window.__pwned=2;//'"
 
@@ -57,14 +65,18 @@ def watch_until_settled(page: Any, timeout_s: float = JOB_TIMEOUT_S) -> Watch:
     state = page.get_by_test_id("job-state")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        seen.progress.append(int(page.get_by_test_id("progress-bar").get_attribute("aria-valuenow")))
+        seen.progress.append(
+            int(page.get_by_test_id("progress-bar").get_attribute("aria-valuenow"))
+        )
         seen.output_counts.append(page.get_by_test_id("agent-output").count())
         seen.steps.append(page.get_by_test_id("current-step").text_content() or "")
         seen.times_left.append(page.get_by_test_id("time-left").text_content() or "")
         if state.get_attribute("data-state") in {"completed", "failed", "cancelled", "error"}:
             return seen
         page.wait_for_timeout(40)
-    raise AssertionError(f"job did not settle within {timeout_s} s; last state {state.text_content()!r}")
+    raise AssertionError(
+        f"job did not settle within {timeout_s} s; last state {state.text_content()!r}"
+    )
 
 
 def assert_no_problems(page: Any) -> None:
@@ -93,7 +105,9 @@ def test_runs_a_job_and_shows_it_live(page: Any, server: Server, artifacts: Any)
     assert any("left" in t for t in seen.times_left), seen.times_left
     outputs = page.get_by_test_id("agent-output")
     expect(outputs).to_have_count(len(ALL_AGENTS))
-    assert {outputs.nth(i).get_attribute("data-agent") for i in range(len(ALL_AGENTS))} == ALL_AGENTS
+    assert {
+        outputs.nth(i).get_attribute("data-agent") for i in range(len(ALL_AGENTS))
+    } == ALL_AGENTS
     # The final response, readable.
     expect(page.get_by_test_id("result")).to_be_visible()
     expect(page.get_by_test_id("result-main")).not_to_be_empty()
@@ -178,7 +192,7 @@ def test_hostile_api_url_is_encoded_as_data(start_server: StartServer, page: Any
 def test_resumes_the_event_stream_without_loss_or_duplicates(
     start_server: StartServer, page: Any
 ) -> None:
-    """The server hangs up every second (as a proxy would); the page resumes after the last event."""
+    """The server hangs up every second, as a proxy would; the page resumes after its last event."""
     server = start_server(JOBGATE_SSE_MAX_CONNECTION_S="1")
     open_demo(page, server)
     submit(page, "A job that outlives its connections")

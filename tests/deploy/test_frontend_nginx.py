@@ -121,7 +121,7 @@ def frontend(tmp_path: Path, upstream: int) -> Iterator[str]:
 def test_serves_generated_config_js_uncached(frontend: str) -> None:
     response = httpx.get(f"{frontend}/config.js")
     assert response.status_code == 200
-    assert response.headers["content-type"] == "application/javascript; charset=utf-8"
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "window.__JOB_POLL_INTERVAL_MS__ = 5000;" in response.text

@@ -137,10 +137,16 @@ function onEvent(e: JobEvent): void {
 }
 
 function detailText(body: unknown): string {
-  const detail = typeof body === "object" && body !== null ? (body as { detail?: unknown }).detail : body;
+  const detail =
+    typeof body === "object" && body !== null ? (body as { detail?: unknown }).detail : body;
   if (Array.isArray(detail)) {
     // FastAPI validation errors: [{loc, msg}, ...]
-    return detail.map((d: { loc?: unknown[]; msg?: string }) => `${(d.loc ?? []).slice(-1)[0] ?? ""}: ${d.msg ?? ""}`).join("; ");
+    return detail
+      .map(
+        (d: { loc?: unknown[]; msg?: string }) =>
+          `${(d.loc ?? []).slice(-1)[0] ?? ""}: ${d.msg ?? ""}`,
+      )
+      .join("; ");
   }
   return typeof detail === "string" ? detail : JSON.stringify(detail);
 }
@@ -150,7 +156,8 @@ function describeError(e: unknown): string {
   if (e instanceof JobFailedError) return `The job failed: ${e.message}`;
   if (e instanceof JobCancelledError) return "The job was cancelled.";
   if (e instanceof JobTimeoutError) return `Stopped waiting: ${e.message}.`;
-  if (e instanceof NetworkError) return "Could not reach the server. Check the connection and try again.";
+  if (e instanceof NetworkError)
+    return "Could not reach the server. Check the connection and try again.";
   if (e instanceof HttpError) {
     switch (e.status) {
       case 401:

@@ -8,7 +8,11 @@
 type Attrs = Record<string, string>;
 
 /** `h("li", {class: "x"}, "text", child)`: a small element builder; strings become text nodes. */
-export function h(tag: string, attrs: Attrs = {}, ...children: (Node | string | null)[]): HTMLElement {
+export function h(
+  tag: string,
+  attrs: Attrs = {},
+  ...children: (Node | string | null)[]
+): HTMLElement {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
   for (const c of children) if (c !== null) el.append(c);
@@ -97,11 +101,17 @@ export function renderResponse(result: unknown): Node {
   if (Array.isArray(interactions) && interactions.every(isRecord)) {
     box.append(
       h("h3", {}, `Agent interactions (${interactions.length})`),
-      h("div", { class: "interactions", "data-testid": "interactions" }, ...interactions.map(renderInteraction)),
+      h(
+        "div",
+        { class: "interactions", "data-testid": "interactions" },
+        ...interactions.map(renderInteraction),
+      ),
     );
   }
   const rest = Object.fromEntries(
-    Object.entries(result).filter(([k]) => k !== key && !(k === "agent_interactions" && Array.isArray(interactions))),
+    Object.entries(result).filter(
+      ([k]) => k !== key && !(k === "agent_interactions" && Array.isArray(interactions)),
+    ),
   );
   box.append(renderValue(rest));
   box.append(

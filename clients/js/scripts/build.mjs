@@ -15,13 +15,17 @@ import * as esbuild from "esbuild";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const assetsDir = resolve(root, "../../src/jobgate/web/assets");
 
-const banner = "// Generated from clients/js by `npm run build`. Do not edit; edit the TypeScript source.";
+const banner =
+  "// Generated from clients/js by `npm run build`. Do not edit; edit the TypeScript source.";
 
 // The demo app imports the client by this name; in the browser it is the sibling bundle.
 const clientAsSibling = {
   name: "client-as-sibling",
   setup(build) {
-    build.onResolve({ filter: /^jobgate-client$/ }, () => ({ path: "./jobgate-client.js", external: true }));
+    build.onResolve({ filter: /^jobgate-client$/ }, () => ({
+      path: "./jobgate-client.js",
+      external: true,
+    }));
   },
 };
 
@@ -74,7 +78,9 @@ async function main() {
   if (process.argv.includes("--check")) {
     const stale = await staleAssets();
     if (stale.length) {
-      console.error(`stale in ${relative(process.cwd(), assetsDir)}: ${stale.join(", ")}; run npm run build`);
+      console.error(
+        `stale in ${relative(process.cwd(), assetsDir)}: ${stale.join(", ")}; run npm run build`,
+      );
       process.exit(1);
     }
     console.log("assets up to date");

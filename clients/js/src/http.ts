@@ -87,7 +87,10 @@ export function url(r: Resolved, path: string): string {
   return r.base + path;
 }
 
-export function headersFor(r: Resolved, extra: Record<string, string> = {}): Record<string, string> {
+export function headersFor(
+  r: Resolved,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   const h: Record<string, string> = { Accept: "application/json", ...extra };
   if (r.token) h.Authorization = `Bearer ${r.token}`;
   return h;
@@ -140,7 +143,11 @@ export async function sendJson<T>(
 ): Promise<{ status: number; body: T; retryAfterMs: number | undefined }> {
   const res = await send(r, ex);
   const body = (await readBody(res)) as T;
-  return { status: res.status, body, retryAfterMs: parseRetryAfter(res.headers.get("Retry-After")) };
+  return {
+    status: res.status,
+    body,
+    retryAfterMs: parseRetryAfter(res.headers.get("Retry-After")),
+  };
 }
 
 async function readBody(res: Response): Promise<unknown> {

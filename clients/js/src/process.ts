@@ -90,7 +90,10 @@ export async function processAsyncJob(
   const r = resolve(options);
   const timeout = options.timeout ?? config.timeout;
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(new JobTimeoutError(undefined, "timeout")), timeout);
+  const timer = setTimeout(
+    () => deadline.abort(new JobTimeoutError(undefined, "timeout")),
+    timeout,
+  );
   const { signal, dispose } = anySignal([options.signal, deadline.signal]);
   let jobId: string | undefined;
   try {
@@ -155,8 +158,12 @@ async function followEvents(run: Run): Promise<Outcome> {
   for (;;) {
     const res = await openStream(run, parser.lastEventId, auto);
     const before = parser.lastEventId;
-    const end = await readEventStream(res.body as ReadableStream<Uint8Array>, parser, idleMs, signal, (m) =>
-      onMessage(run, m.id, m.event, m.data),
+    const end = await readEventStream(
+      res.body as ReadableStream<Uint8Array>,
+      parser,
+      idleMs,
+      signal,
+      (m) => onMessage(run, m.id, m.event, m.data),
     );
     if (end.value) return end.value;
     // A buffering proxy delivers nothing until the response ends: polling will do better.
@@ -168,16 +175,26 @@ async function followEvents(run: Run): Promise<Outcome> {
     const healthy = parser.lastEventId !== before || (end.gotBytes && !end.dropped && !end.idled);
     failures = healthy ? 0 : failures + 1;
     if (failures > r.retries) {
-      const cause = new NetworkError(r.base + jobPath(jobId, "events"), "event stream keeps breaking");
+      const cause = new NetworkError(
+        r.base + jobPath(jobId, "events"),
+        "event stream keeps breaking",
+      );
       if (auto) throw new StreamUnavailable("event stream keeps breaking", { cause });
       throw cause;
     }
-    const delay = failures > 0 ? backoffDelay(failures, r.baseDelayMs, r.maxDelayMs, r.random) : (parser.retry ?? 0);
+    const delay =
+      failures > 0
+        ? backoffDelay(failures, r.baseDelayMs, r.maxDelayMs, r.random)
+        : (parser.retry ?? 0);
     await sleep(delay, signal);
   }
 }
 
-async function openStream(run: Run, lastEventId: string | undefined, auto: boolean): Promise<Response> {
+async function openStream(
+  run: Run,
+  lastEventId: string | undefined,
+  auto: boolean,
+): Promise<Response> {
   let res: Response;
   try {
     res = await send(run.r, {
@@ -190,8 +207,10 @@ async function openStream(run: Run, lastEventId: string | undefined, auto: boole
     });
   } catch (e) {
     const refused = e instanceof HttpError && REFUSED_STREAM.has(e.status);
-    const exhausted = e instanceof NetworkError || (e instanceof HttpError && RETRYABLE_STATUS.has(e.status));
-    if (refused || (auto && exhausted)) throw new StreamUnavailable("event stream refused", { cause: e });
+    const exhausted =
+      e instanceof NetworkError || (e instanceof HttpError && RETRYABLE_STATUS.has(e.status));
+    if (refused || (auto && exhausted))
+      throw new StreamUnavailable("event stream refused", { cause: e });
     throw e;
   }
   const type = res.headers.get("Content-Type") ?? "";
@@ -204,7 +223,12 @@ async function openStream(run: Run, lastEventId: string | undefined, auto: boole
   return res;
 }
 
-function onMessage(run: Run, id: string | undefined, type: string, raw: string): Outcome | undefined {
+function onMessage(
+  run: Run,
+  id: string | undefined,
+  type: string,
+  raw: string,
+): Outcome | undefined {
   let data: unknown;
   try {
     data = JSON.parse(raw);
@@ -236,7 +260,8 @@ async function poll(run: Run): Promise<Outcome> {
         `job ${run.jobId} still ${body.status} after ${attempt} status polls`,
       );
     }
-    const delay = retryAfterMs !== undefined ? Math.min(retryAfterMs, MAX_RETRY_AFTER_MS) : run.pollInterval;
+    const delay =
+      retryAfterMs !== undefined ? Math.min(retryAfterMs, MAX_RETRY_AFTER_MS) : run.pollInterval;
     await sleep(delay, run.signal);
   }
 }
@@ -244,7 +269,8 @@ async function poll(run: Run): Promise<Outcome> {
 /** Turns the terminal state into the result or the matching error. */
 async function settle(run: Run, outcome: Outcome): Promise<MultiAgentResponse> {
   const { jobId } = run;
-  if (outcome.state === "cancelled") throw new JobCancelledError(jobId, outcome.message || "job cancelled");
+  if (outcome.state === "cancelled")
+    throw new JobCancelledError(jobId, outcome.message || "job cancelled");
   if (outcome.state === "failed" && outcome.error) {
     throw new JobFailedError(jobId, outcome.error.message, outcome.error.code);
   }
@@ -262,11 +288,18 @@ async function settle(run: Run, outcome: Outcome): Promise<MultiAgentResponse> {
     case "completed":
       return (body.result ?? {}) as MultiAgentResponse;
     case "failed":
-      throw new JobFailedError(jobId, body.error?.message ?? (outcome.message || "job failed"), body.error?.code);
+      throw new JobFailedError(
+        jobId,
+        body.error?.message ?? (outcome.message || "job failed"),
+        body.error?.code,
+      );
     case "cancelled":
       throw new JobCancelledError(jobId);
     default:
-      throw new JobGateError(`job ${jobId} reported ${outcome.state} but its result is ${body.status}`, jobId);
+      throw new JobGateError(
+        `job ${jobId} reported ${outcome.state} but its result is ${body.status}`,
+        jobId,
+      );
   }
 }
 

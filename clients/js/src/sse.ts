@@ -92,7 +92,11 @@ export class SseParser {
   private dispatch(out: SseMessage[]): void {
     this.lastEventId = this.idBuffer;
     if (this.data.length > 0) {
-      out.push({ id: this.lastEventId, event: this.event || "message", data: this.data.join("\n") });
+      out.push({
+        id: this.lastEventId,
+        event: this.event || "message",
+        data: this.data.join("\n"),
+      });
     }
     this.data = [];
     this.event = "";
@@ -152,7 +156,13 @@ export async function readEventStream<T>(
       end.gotBytes = true;
       arm();
       for (const message of parser.push(decoder.decode(chunk.value, { stream: true }))) {
-        const value = onMessage(message);
+        let value: T | undefined;
+        try {
+          value = onMessage(message);
+        } catch (e) {
+          hangUp(); // the caller's error ends the wait: do not leave the connection open
+          throw e;
+        }
         if (value !== undefined) {
           hangUp();
           return { ...end, value };

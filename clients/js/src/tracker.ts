@@ -72,7 +72,9 @@ export class StatusTracker {
     if (s.status === "completed" || s.status === "failed" || s.status === "cancelled") return 0;
     const now = Date.now();
     if (this.startedAt !== undefined && s.progress > 0 && s.progress < 1) {
-      return Math.round(((now - this.startedAt) / 1000) * ((1 - s.progress) / s.progress) * 10) / 10;
+      return (
+        Math.round(((now - this.startedAt) / 1000) * ((1 - s.progress) / s.progress) * 10) / 10
+      );
     }
     if (this.estimate === undefined) return null;
     return Math.max(0, Math.round(this.estimate - (now - this.submittedAt) / 1000));

@@ -14,11 +14,7 @@ export function isTerminal(state: string): state is TerminalState {
 }
 
 export type CoordinationMode =
-  | "sequential"
-  | "parallel"
-  | "collaborative"
-  | "debate"
-  | "enhanced_collaborative";
+  "sequential" | "parallel" | "collaborative" | "debate" | "enhanced_collaborative";
 
 export type Priority = "high" | "normal" | "low";
 

@@ -2,12 +2,19 @@ import { describe, expect, it } from "vitest";
 import { cancelJob, getJobResult, getJobStatus, submitJob } from "../src/index.js";
 import { FakeServer, json, result, status, submitted } from "./fake.js";
 
-const opts = (server: FakeServer) => ({ apiUrl: "http://api.test/", token: "t", fetch: server.fetch });
+const opts = (server: FakeServer) => ({
+  apiUrl: "http://api.test/",
+  token: "t",
+  fetch: server.fetch,
+});
 
 describe("plain calls", () => {
   it("submit sends the request, priority and an idempotency key", async () => {
     const server = new FakeServer().on("POST /submit", submitted("abc"));
-    const job = await submitJob({ query: "q" }, { ...opts(server), priority: "high", idempotencyKey: "k1" });
+    const job = await submitJob(
+      { query: "q" },
+      { ...opts(server), priority: "high", idempotencyKey: "k1" },
+    );
     expect(job.job_id).toBe("abc");
     expect(server.calls[0]!.url).toBe("http://api.test/api/multi-agent/submit");
     expect(server.calls[0]!.body).toEqual({ request: { query: "q" }, priority: "high" });

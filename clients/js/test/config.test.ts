@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { getJobConfig } from "../src/index.js";
 
-const DEFAULTS = { apiUrl: "", pollInterval: 5000, maxPollAttempts: 120, timeout: 600_000, token: undefined };
+const DEFAULTS = {
+  apiUrl: "",
+  pollInterval: 5000,
+  maxPollAttempts: 120,
+  timeout: 600_000,
+  token: undefined,
+};
 
 describe("getJobConfig", () => {
   it("falls back to the defaults when nothing is set", () => {
@@ -17,7 +23,13 @@ describe("getJobConfig", () => {
         __JOB_TIMEOUT_MS__: "90000",
         __JOBGATE_TOKEN__: "demo",
       }),
-    ).toEqual({ apiUrl: "https://api.example.com", pollInterval: 2500, maxPollAttempts: 40, timeout: 90_000, token: "demo" });
+    ).toEqual({
+      apiUrl: "https://api.example.com",
+      pollInterval: 2500,
+      maxPollAttempts: 40,
+      timeout: 90_000,
+      token: "demo",
+    });
   });
 
   it.each([

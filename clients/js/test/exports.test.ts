@@ -24,7 +24,13 @@ it("exports exactly the public surface", () => {
 });
 
 it("puts every error under one root", () => {
-  for (const E of [client.HttpError, client.NetworkError, client.JobFailedError, client.JobCancelledError, client.JobTimeoutError]) {
+  for (const E of [
+    client.HttpError,
+    client.NetworkError,
+    client.JobFailedError,
+    client.JobCancelledError,
+    client.JobTimeoutError,
+  ]) {
     expect(E.prototype).toBeInstanceOf(client.JobGateError);
   }
 });

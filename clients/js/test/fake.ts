@@ -40,14 +40,19 @@ export class FakeServer {
     this.calls.push(call);
     if (init.signal?.aborted) throw init.signal.reason;
     const queue = this.routes.get(`${call.method} ${call.path}`);
-    if (!queue || queue.length === 0) return json(599, { detail: `no route ${call.method} ${call.path}` });
+    if (!queue || queue.length === 0)
+      return json(599, { detail: `no route ${call.method} ${call.path}` });
     const answer = queue.length > 1 ? queue.shift()! : queue[0]!;
     if (answer instanceof Error) throw answer;
     return typeof answer === "function" ? answer(call) : answer.clone();
   };
 }
 
-export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+export function json(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Response {
   return new Response(JSON.stringify(body), {
     status,
     headers: { "Content-Type": "application/json", ...headers },

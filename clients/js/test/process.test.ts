@@ -35,11 +35,19 @@ describe("polling", () => {
   it("resolves with the job's result and reports progress", async () => {
     const server = new FakeServer()
       .on("POST /submit", submitted())
-      .on("GET /jobs/j1/status", status("pending"), status("processing", 0.5), status("completed", 1))
+      .on(
+        "GET /jobs/j1/status",
+        status("pending"),
+        status("processing", 0.5),
+        status("completed", 1),
+      )
       .on("GET /jobs/j1/result", result({ status: "completed", result: RESPONSE }));
     const seen: JobStatus[] = [];
 
-    const out = await processAsyncJob(REQUEST, fast(server, { transport: "poll", onProgress: (s) => seen.push(s) }));
+    const out = await processAsyncJob(
+      REQUEST,
+      fast(server, { transport: "poll", onProgress: (s) => seen.push(s) }),
+    );
 
     expect(out).toEqual(RESPONSE);
     expect(seen.map((s) => [s.status, s.progress])).toEqual([
@@ -60,10 +68,15 @@ describe("polling", () => {
       .on("GET /jobs/j1/status", status("failed", 0.3, { message: "job failed" }))
       .on(
         "GET /jobs/j1/result",
-        result({ status: "failed", error: { code: "llm_error", message: "upstream model refused" } }),
+        result({
+          status: "failed",
+          error: { code: "llm_error", message: "upstream model refused" },
+        }),
       );
 
-    const err = await processAsyncJob(REQUEST, fast(server, { transport: "poll" })).catch((e: unknown) => e);
+    const err = await processAsyncJob(REQUEST, fast(server, { transport: "poll" })).catch(
+      (e: unknown) => e,
+    );
 
     expect(err).toBeInstanceOf(JobFailedError);
     expect((err as JobFailedError).message).toBe("upstream model refused");
@@ -77,19 +90,26 @@ describe("polling", () => {
       .on("POST /submit", submitted())
       .on("GET /jobs/j1/status", status("cancelled", 0.2));
 
-    await expect(processAsyncJob(REQUEST, fast(server, { transport: "poll" }))).rejects.toBeInstanceOf(
-      JobCancelledError,
-    );
+    await expect(
+      processAsyncJob(REQUEST, fast(server, { transport: "poll" })),
+    ).rejects.toBeInstanceOf(JobCancelledError);
   });
 
   it("waits the server's Retry-After rather than pollInterval", async () => {
     vi.useFakeTimers();
     const server = new FakeServer()
       .on("POST /submit", submitted())
-      .on("GET /jobs/j1/status", status("processing", 0.1, {}, { "Retry-After": "2" }), status("completed", 1))
+      .on(
+        "GET /jobs/j1/status",
+        status("processing", 0.1, {}, { "Retry-After": "2" }),
+        status("completed", 1),
+      )
       .on("GET /jobs/j1/result", result({ status: "completed", result: RESPONSE }));
 
-    const done = processAsyncJob(REQUEST, fast(server, { transport: "poll", pollInterval: 60_000 }));
+    const done = processAsyncJob(
+      REQUEST,
+      fast(server, { transport: "poll", pollInterval: 60_000 }),
+    );
     await vi.advanceTimersByTimeAsync(10);
     expect(server.count("GET /jobs/j1/status")).toBe(1);
     await vi.advanceTimersByTimeAsync(1_900);
@@ -100,11 +120,14 @@ describe("polling", () => {
   });
 
   it("gives up after maxPollAttempts polls", async () => {
-    const server = new FakeServer().on("POST /submit", submitted()).on("GET /jobs/j1/status", status("processing"));
+    const server = new FakeServer()
+      .on("POST /submit", submitted())
+      .on("GET /jobs/j1/status", status("processing"));
 
-    const err = await processAsyncJob(REQUEST, fast(server, { transport: "poll", maxPollAttempts: 3 })).catch(
-      (e: unknown) => e,
-    );
+    const err = await processAsyncJob(
+      REQUEST,
+      fast(server, { transport: "poll", maxPollAttempts: 3 }),
+    ).catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(JobTimeoutError);
     expect((err as JobTimeoutError).jobId).toBe("j1");
@@ -114,7 +137,10 @@ describe("polling", () => {
 
 describe("errors and retries", () => {
   it("stops at once on 401", async () => {
-    const server = new FakeServer().on("POST /submit", json(401, { detail: "bad token", code: "unauthorized" }));
+    const server = new FakeServer().on(
+      "POST /submit",
+      json(401, { detail: "bad token", code: "unauthorized" }),
+    );
 
     const err = await processAsyncJob(REQUEST, fast(server)).catch((e: unknown) => e);
 
@@ -130,7 +156,9 @@ describe("errors and retries", () => {
       .on("POST /submit", submitted())
       .on("GET /jobs/j1/status", json(404, { detail: "no such job", code: "not_found" }));
 
-    const err = await processAsyncJob(REQUEST, fast(server, { transport: "poll" })).catch((e: unknown) => e);
+    const err = await processAsyncJob(REQUEST, fast(server, { transport: "poll" })).catch(
+      (e: unknown) => e,
+    );
 
     expect((err as HttpError).status).toBe(404);
     expect(server.count("GET /jobs/j1/status")).toBe(1);
@@ -147,26 +175,35 @@ describe("errors and retries", () => {
       .on("GET /jobs/j1/status", json(502, "bad gateway"), json(524, ""), status("completed", 1))
       .on("GET /jobs/j1/result", result({ status: "completed", result: RESPONSE }));
 
-    await expect(processAsyncJob(REQUEST, fast(server, { transport: "poll" }))).resolves.toEqual(RESPONSE);
+    await expect(processAsyncJob(REQUEST, fast(server, { transport: "poll" }))).resolves.toEqual(
+      RESPONSE,
+    );
 
-    const keys = server.calls.filter((c) => c.method === "POST").map((c) => c.headers["idempotency-key"]);
+    const keys = server.calls
+      .filter((c) => c.method === "POST")
+      .map((c) => c.headers["idempotency-key"]);
     expect(keys).toHaveLength(3);
     expect(new Set(keys).size).toBe(1);
     expect(server.count("GET /jobs/j1/status")).toBe(3);
   });
 
   it("gives up with the last error once the retries are spent", async () => {
-    const server = new FakeServer().on("POST /submit", json(503, { detail: "down", code: "unavailable" }));
-    const err = await processAsyncJob(REQUEST, fast(server, { retry: { retries: 2, baseDelayMs: 1 } })).catch(
-      (e: unknown) => e,
+    const server = new FakeServer().on(
+      "POST /submit",
+      json(503, { detail: "down", code: "unavailable" }),
     );
+    const err = await processAsyncJob(
+      REQUEST,
+      fast(server, { retry: { retries: 2, baseDelayMs: 1 } }),
+    ).catch((e: unknown) => e);
     expect((err as HttpError).status).toBe(503);
     expect(server.calls).toHaveLength(3);
 
     const offline = new FakeServer().on("POST /submit", new TypeError("fetch failed"));
-    const err2 = await processAsyncJob(REQUEST, fast(offline, { retry: { retries: 1, baseDelayMs: 1 } })).catch(
-      (e: unknown) => e,
-    );
+    const err2 = await processAsyncJob(
+      REQUEST,
+      fast(offline, { retry: { retries: 1, baseDelayMs: 1 } }),
+    ).catch((e: unknown) => e);
     expect(err2).toBeInstanceOf(NetworkError);
     expect(offline.calls).toHaveLength(2);
   });
@@ -196,11 +233,14 @@ describe("errors and retries", () => {
   });
 
   it("times out with JobTimeoutError naming the job", async () => {
-    const server = new FakeServer().on("POST /submit", submitted()).on("GET /jobs/j1/status", status("processing"));
+    const server = new FakeServer()
+      .on("POST /submit", submitted())
+      .on("GET /jobs/j1/status", status("processing"));
 
-    const err = await processAsyncJob(REQUEST, fast(server, { transport: "poll", pollInterval: 5, timeout: 40 })).catch(
-      (e: unknown) => e,
-    );
+    const err = await processAsyncJob(
+      REQUEST,
+      fast(server, { transport: "poll", pollInterval: 5, timeout: 40 }),
+    ).catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(JobTimeoutError);
     expect((err as JobTimeoutError).jobId).toBe("j1");
@@ -210,7 +250,11 @@ describe("errors and retries", () => {
 
 describe("event stream", () => {
   const progress = (id: string, p: number, agent: string) =>
-    sse({ id, event: "progress", data: { progress: p, message: `${agent} working`, step: { agent, index: 1, total: 2 } } });
+    sse({
+      id,
+      event: "progress",
+      data: { progress: p, message: `${agent} working`, step: { agent, index: 1, total: 2 } },
+    });
   const state = (id: string, s: string, extra: Record<string, unknown> = {}) =>
     sse({ id, event: "state", data: { status: s, attempt: 1, message: s, ...extra } });
 
@@ -218,14 +262,21 @@ describe("event stream", () => {
     const server = new FakeServer()
       .on("POST /submit", submitted())
       .on("GET /jobs/j1/events", () =>
-        stream([
-          ": ping\n\n",
-          state("1-0", "processing"),
-          progress("2-0", 0.5, "research"),
-          sse({ id: "3-0", event: "agent_output", data: { agent: "research", index: 1, total: 2, response: "found" } }),
-          sse({ id: "4-0", event: "token", data: { agent: "summary", text: "sh" } }),
-          state("5-0", "completed"),
-        ], "open"),
+        stream(
+          [
+            ": ping\n\n",
+            state("1-0", "processing"),
+            progress("2-0", 0.5, "research"),
+            sse({
+              id: "3-0",
+              event: "agent_output",
+              data: { agent: "research", index: 1, total: 2, response: "found" },
+            }),
+            sse({ id: "4-0", event: "token", data: { agent: "summary", text: "sh" } }),
+            state("5-0", "completed"),
+          ],
+          "open",
+        ),
       )
       .on("GET /jobs/j1/result", result({ status: "completed", result: RESPONSE }));
     const events: JobEvent[] = [];
@@ -266,9 +317,9 @@ describe("event stream", () => {
       .on("GET /jobs/j1/result", result({ status: "completed", result: RESPONSE }));
     const ids: string[] = [];
 
-    await expect(processAsyncJob(REQUEST, fast(server, { onEvent: (e) => ids.push(e.id) }))).resolves.toEqual(
-      RESPONSE,
-    );
+    await expect(
+      processAsyncJob(REQUEST, fast(server, { onEvent: (e) => ids.push(e.id) })),
+    ).resolves.toEqual(RESPONSE);
 
     const connects = server.calls.filter((c) => c.path === "/jobs/j1/events");
     expect(connects.map((c) => c.headers["last-event-id"])).toEqual([undefined, "2-0", "3-0"]);
@@ -279,7 +330,13 @@ describe("event stream", () => {
     const server = new FakeServer()
       .on("POST /submit", submitted())
       .on("GET /jobs/j1/events", () =>
-        stream([state("1-0", "processing"), state("2-0", "failed", { error: { code: "timeout", message: "took too long" } })], "open"),
+        stream(
+          [
+            state("1-0", "processing"),
+            state("2-0", "failed", { error: { code: "timeout", message: "took too long" } }),
+          ],
+          "open",
+        ),
       );
 
     const err = await processAsyncJob(REQUEST, fast(server)).catch((e: unknown) => e);
@@ -301,7 +358,9 @@ describe("event stream", () => {
       .on("GET /jobs/j1/status", status("processing", 0.5), status("completed", 1))
       .on("GET /jobs/j1/result", result({ status: "completed", result: RESPONSE }));
 
-    await expect(processAsyncJob(REQUEST, fast(server, { sseIdleTimeout: 30 }))).resolves.toEqual(RESPONSE);
+    await expect(processAsyncJob(REQUEST, fast(server, { sseIdleTimeout: 30 }))).resolves.toEqual(
+      RESPONSE,
+    );
 
     expect(server.count("GET /jobs/j1/events")).toBe(1);
     expect(server.count("GET /jobs/j1/status")).toBe(2);
@@ -314,9 +373,9 @@ describe("event stream", () => {
       .on("GET /jobs/j1/status", status("completed", 1))
       .on("GET /jobs/j1/result", result({ status: "completed", result: RESPONSE }));
 
-    await expect(processAsyncJob(REQUEST, fast(server, { retry: { retries: 2, baseDelayMs: 1 } }))).resolves.toEqual(
-      RESPONSE,
-    );
+    await expect(
+      processAsyncJob(REQUEST, fast(server, { retry: { retries: 2, baseDelayMs: 1 } })),
+    ).resolves.toEqual(RESPONSE);
     expect(server.count("GET /jobs/j1/events")).toBe(3);
   });
 
@@ -325,7 +384,9 @@ describe("event stream", () => {
       .on("POST /submit", submitted())
       .on("GET /jobs/j1/events", json(405, { detail: "no", code: "method_not_allowed" }));
 
-    const err = await processAsyncJob(REQUEST, fast(server, { transport: "sse" })).catch((e: unknown) => e);
+    const err = await processAsyncJob(REQUEST, fast(server, { transport: "sse" })).catch(
+      (e: unknown) => e,
+    );
 
     expect((err as HttpError).status).toBe(405);
     expect(server.count("GET /jobs/j1/status")).toBe(0);
@@ -350,7 +411,10 @@ describe("event stream", () => {
 
     const done = processAsyncJob(
       REQUEST,
-      fast(server, { signal: controller.signal, onEvent: () => setTimeout(() => controller.abort(), 5) }),
+      fast(server, {
+        signal: controller.signal,
+        onEvent: () => setTimeout(() => controller.abort(), 5),
+      }),
     );
 
     await expect(done).rejects.toMatchObject({ name: "AbortError" });

@@ -9,7 +9,7 @@ function feed(chunks: string[]) {
 
 describe("SseParser", () => {
   it("parses id, event and data, ignoring heartbeats", () => {
-    const { out } = feed([": ping\n\nid: 1-0\nevent: progress\ndata: {\"progress\":0.5}\n\n"]);
+    const { out } = feed([': ping\n\nid: 1-0\nevent: progress\ndata: {"progress":0.5}\n\n']);
     expect(out).toEqual([{ id: "1-0", event: "progress", data: '{"progress":0.5}' }]);
   });
 

@@ -77,6 +77,9 @@ async def _too_deep(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+        # FastAPI's answer to a body that is not UTF-8 JSON: malformed JSON is a 422 here
+        return error_response(422, "request body is not valid UTF-8 JSON", "invalid_request")
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return error_response(exc.status_code, exc.detail, code)
 

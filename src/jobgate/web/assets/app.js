@@ -82,11 +82,17 @@ function renderResponse(result) {
   if (Array.isArray(interactions) && interactions.every(isRecord)) {
     box.append(
       h("h3", {}, `Agent interactions (${interactions.length})`),
-      h("div", { class: "interactions", "data-testid": "interactions" }, ...interactions.map(renderInteraction))
+      h(
+        "div",
+        { class: "interactions", "data-testid": "interactions" },
+        ...interactions.map(renderInteraction)
+      )
     );
   }
   const rest = Object.fromEntries(
-    Object.entries(result).filter(([k]) => k !== key && !(k === "agent_interactions" && Array.isArray(interactions)))
+    Object.entries(result).filter(
+      ([k]) => k !== key && !(k === "agent_interactions" && Array.isArray(interactions))
+    )
   );
   box.append(renderValue(rest));
   box.append(
@@ -214,7 +220,9 @@ function onEvent(e) {
 function detailText(body) {
   const detail = typeof body === "object" && body !== null ? body.detail : body;
   if (Array.isArray(detail)) {
-    return detail.map((d) => `${(d.loc ?? []).slice(-1)[0] ?? ""}: ${d.msg ?? ""}`).join("; ");
+    return detail.map(
+      (d) => `${(d.loc ?? []).slice(-1)[0] ?? ""}: ${d.msg ?? ""}`
+    ).join("; ");
   }
   return typeof detail === "string" ? detail : JSON.stringify(detail);
 }
@@ -222,7 +230,8 @@ function describeError(e) {
   if (e instanceof JobFailedError) return `The job failed: ${e.message}`;
   if (e instanceof JobCancelledError) return "The job was cancelled.";
   if (e instanceof JobTimeoutError) return `Stopped waiting: ${e.message}.`;
-  if (e instanceof NetworkError) return "Could not reach the server. Check the connection and try again.";
+  if (e instanceof NetworkError)
+    return "Could not reach the server. Check the connection and try again.";
   if (e instanceof HttpError) {
     switch (e.status) {
       case 401:

@@ -113,10 +113,13 @@ function sleep(ms, signal) {
       clearTimeout(timer);
       reject(signal?.reason);
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve2();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve2();
+      },
+      Math.max(0, ms)
+    );
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
@@ -211,7 +214,11 @@ async function send(r, ex) {
 async function sendJson(r, ex) {
   const res = await send(r, ex);
   const body = await readBody(res);
-  return { status: res.status, body, retryAfterMs: parseRetryAfter(res.headers.get("Retry-After")) };
+  return {
+    status: res.status,
+    body,
+    retryAfterMs: parseRetryAfter(res.headers.get("Retry-After"))
+  };
 }
 async function readBody(res) {
   const text = await res.text().catch(() => "");
@@ -346,7 +353,11 @@ var SseParser = class {
   dispatch(out) {
     this.lastEventId = this.idBuffer;
     if (this.data.length > 0) {
-      out.push({ id: this.lastEventId, event: this.event || "message", data: this.data.join("\n") });
+      out.push({
+        id: this.lastEventId,
+        event: this.event || "message",
+        data: this.data.join("\n")
+      });
     }
     this.data = [];
     this.event = "";
@@ -383,7 +394,13 @@ async function readEventStream(body, parser, idleMs, signal, onMessage2) {
       end.gotBytes = true;
       arm();
       for (const message of parser.push(decoder.decode(chunk.value, { stream: true }))) {
-        const value = onMessage2(message);
+        let value;
+        try {
+          value = onMessage2(message);
+        } catch (e) {
+          hangUp();
+          throw e;
+        }
         if (value !== void 0) {
           hangUp();
           return { ...end, value };
@@ -481,7 +498,10 @@ async function processAsyncJob(request, options = {}) {
   const r = resolve(options);
   const timeout = options.timeout ?? config.timeout;
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(new JobTimeoutError(void 0, "timeout")), timeout);
+  const timer = setTimeout(
+    () => deadline.abort(new JobTimeoutError(void 0, "timeout")),
+    timeout
+  );
   const { signal, dispose } = anySignal([options.signal, deadline.signal]);
   let jobId;
   try {
@@ -558,7 +578,10 @@ async function followEvents(run) {
     const healthy = parser.lastEventId !== before || end.gotBytes && !end.dropped && !end.idled;
     failures = healthy ? 0 : failures + 1;
     if (failures > r.retries) {
-      const cause = new NetworkError(r.base + jobPath(jobId, "events"), "event stream keeps breaking");
+      const cause = new NetworkError(
+        r.base + jobPath(jobId, "events"),
+        "event stream keeps breaking"
+      );
       if (auto) throw new StreamUnavailable("event stream keeps breaking", { cause });
       throw cause;
     }
@@ -580,7 +603,8 @@ async function openStream(run, lastEventId, auto) {
   } catch (e) {
     const refused = e instanceof HttpError && REFUSED_STREAM.has(e.status);
     const exhausted = e instanceof NetworkError || e instanceof HttpError && RETRYABLE_STATUS.has(e.status);
-    if (refused || auto && exhausted) throw new StreamUnavailable("event stream refused", { cause: e });
+    if (refused || auto && exhausted)
+      throw new StreamUnavailable("event stream refused", { cause: e });
     throw e;
   }
   const type = res.headers.get("Content-Type") ?? "";
@@ -628,7 +652,8 @@ async function poll(run) {
 }
 async function settle(run, outcome) {
   const { jobId } = run;
-  if (outcome.state === "cancelled") throw new JobCancelledError(jobId, outcome.message || "job cancelled");
+  if (outcome.state === "cancelled")
+    throw new JobCancelledError(jobId, outcome.message || "job cancelled");
   if (outcome.state === "failed" && outcome.error) {
     throw new JobFailedError(jobId, outcome.error.message, outcome.error.code);
   }
@@ -645,11 +670,18 @@ async function settle(run, outcome) {
     case "completed":
       return body.result ?? {};
     case "failed":
-      throw new JobFailedError(jobId, body.error?.message ?? (outcome.message || "job failed"), body.error?.code);
+      throw new JobFailedError(
+        jobId,
+        body.error?.message ?? (outcome.message || "job failed"),
+        body.error?.code
+      );
     case "cancelled":
       throw new JobCancelledError(jobId);
     default:
-      throw new JobGateError(`job ${jobId} reported ${outcome.state} but its result is ${body.status}`, jobId);
+      throw new JobGateError(
+        `job ${jobId} reported ${outcome.state} but its result is ${body.status}`,
+        jobId
+      );
   }
 }
 async function cancelQuietly(r, jobId) {

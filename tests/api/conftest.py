@@ -1,0 +1,36 @@
+"""One real API process and worker per test module; a distinct user per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from jobgate.embedded import EmbeddedValkey
+from tests.server import Stack
+
+
+@pytest.fixture(scope="module")
+def api_stack(
+    valkey: EmbeddedValkey, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    s = Stack(valkey.url, f"api-{uuid.uuid4().hex[:10]}", tmp_path_factory.mktemp("api"),
+              extra_env={"JOBGATE_SIM_STEP_S": "0.2", "JOBGATE_MAX_ACTIVE_JOBS_PER_USER": "3",
+                         "JOBGATE_MAX_REQUEST_BYTES": "65536"})
+    s.start_api()
+    s.start_worker(concurrency=16)
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def user() -> str:
+    return f"user-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def client(api_stack: Stack, user: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api_stack.url, headers=api_stack.headers(user), timeout=60) as c:
+        yield c
