@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v busybox >/dev/null 2>&1 || need+=(busybox)  # the frontend image's sh and awk
+command -v gawk >/dev/null 2>&1 || need+=(gawk)
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${need[*]} from Debian's packages"
   apt-get update -qq >/dev/null

@@ -109,7 +109,17 @@ def main_async(sys_: AsyncSystem) -> None:
         sys_.run_worker(args)
         return
     coro = _submit_async(sys_, args) if args.command == "submit" else _latency_async(sys_, args)
-    emit(asyncio.run(coro))
+    emit(run_loop(coro))
+
+
+def run_loop(coro: Any) -> Any:
+    """Every async system, client and worker alike, runs on uvloop when it is there."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)
 
 
 class SyncSystem:

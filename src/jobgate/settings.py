@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     job_timeout_ms: str = Field(default="600000", validation_alias=AliasChoices("JOB_TIMEOUT_MS"))
     api_url: str = Field(default="", validation_alias=AliasChoices("API_URL", "JOBGATE_API_URL"))
     demo_token: str | None = None  # set by `jobgate up` for the local demo page only
+
+    @field_validator("redis_url", "auth_secret", "llm_api_key", "demo_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v: object) -> object:
+        """An empty variable (compose passes `KEY=` for an unset one) means unset."""
+        return None if v == "" else v
 
     @property
     def lease_ms(self) -> int:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.k8s_render import DEPLOY
+from tests.deploy.k8s_render import DEPLOY, ROOT
 
 SCRIPT = DEPLOY / "frontend" / "docker-entrypoint.sh"
 DEFAULTS = {
@@ -195,3 +195,8 @@ def test_script_is_sh_and_executable() -> None:
     # The nginx entrypoint runs /docker-entrypoint.d/*.sh only if executable.
     assert SCRIPT.read_text().startswith("#!/bin/sh\n")
     assert os.access(SCRIPT, os.X_OK)
+
+
+def test_the_page_loads_the_file_this_script_writes() -> None:
+    page = (ROOT / "src" / "jobgate" / "web" / "index.html").read_text()
+    assert '<script src="/config.js"></script>' in page

@@ -104,10 +104,9 @@ function onProgress(s: JobStatus): void {
   setState(s.status);
   setProgress(s.progress);
   const step = s.step;
-  const where =
-    step?.agent != null
-      ? `${humanize(step.agent)}${step.index != null && step.total != null ? ` (step ${step.index} of ${step.total})` : ""}`
-      : "";
+  const of =
+    step?.index != null && step.total != null ? ` (step ${step.index} of ${step.total})` : "";
+  const where = step?.agent != null ? `${humanize(step.agent)}${of}` : "";
   ui.step.textContent = [where, s.message].filter(Boolean).join(" — ");
   const est = s.estimated_remaining_seconds;
   estimate = typeof est === "number" ? { seconds: est, at: Date.now() } : undefined;
@@ -170,7 +169,7 @@ function describeError(e: unknown): string {
       case 422:
         return `The server rejected the request: ${detailText(e.body)}`;
       case 429:
-        return `Too many of your jobs are running. Try again in ${e.retryAfter ?? "a few"} seconds.`;
+        return `Too many of your jobs are running. Try again in ${e.retryAfter ?? "a few"} s.`;
       default:
         return `The server answered ${e.status}: ${detailText(e.body)}`;
     }

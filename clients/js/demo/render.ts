@@ -42,7 +42,7 @@ function mainKey(value: Record<string, unknown>): string | undefined {
   return MAIN_TEXT.find((k) => typeof value[k] === "string" && (value[k] as string).trim() !== "");
 }
 
-/** The main text of a value, if it has one: itself when a string, else its first text-like field. */
+/** The main text of a value: itself when a string, else its first text-like field. */
 export function mainText(value: unknown): string | undefined {
   if (typeof value === "string") return value;
   if (!isRecord(value)) return undefined;

@@ -90,7 +90,8 @@ async function main() {
   mkdirSync(assetsDir, { recursive: true });
   for (const { name, text } of await buildBundles()) {
     writeFileSync(join(assetsDir, name), text);
-    if (name === "jobgate-client.js") writeFileSync(join(root, "dist", name), text); // the npm entry
+    // dist/ holds the npm entry point; the demo app is only for the Python package.
+    if (name === "jobgate-client.js") writeFileSync(join(root, "dist", name), text);
   }
   console.log(`built ${relative(process.cwd(), assetsDir)}/{jobgate-client.js,app.js}`);
 }

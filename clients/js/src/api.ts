@@ -21,7 +21,7 @@ export interface SubmitOptions extends ClientOptions {
 }
 
 export interface StatusOptions extends ClientOptions {
-  /** Long-poll: let the server hold the request up to this many seconds (≤ 50) until something changes. */
+  /** Long-poll: the server answers when something changes, or after this many seconds (≤ 50). */
   wait?: number;
 }
 

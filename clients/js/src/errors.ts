@@ -2,7 +2,7 @@
  * Every error the client throws on purpose, under one root:
  *
  *   JobGateError
- *   ├── HttpError          the server answered with a status we do not retry (or ran out of retries)
+ *   ├── HttpError          a status we do not retry, or the last one once retries ran out
  *   ├── NetworkError       no answer at all, after the retries
  *   ├── JobFailedError     the job ended `failed`; carries the server's error code and text
  *   ├── JobCancelledError  the job ended `cancelled`

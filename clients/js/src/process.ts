@@ -44,9 +44,9 @@ export interface ProcessOptions extends ClientOptions {
   onEvent?: (event: JobEvent) => void;
   /** Called once the server accepted the job, with its id and URLs. */
   onSubmit?: (job: JobSubmitResponse) => void;
-  /** ms between polls when the server sends no Retry-After (default window.__JOB_POLL_INTERVAL_MS__ or 5000). */
+  /** ms between polls without a Retry-After (default window.__JOB_POLL_INTERVAL_MS__ or 5000). */
   pollInterval?: number;
-  /** Status polls before giving up; polling only (default window.__JOB_MAX_POLL_ATTEMPTS__ or 120). */
+  /** Status polls before giving up, polling only (default __JOB_MAX_POLL_ATTEMPTS__ or 120). */
   maxPollAttempts?: number;
   /** ms from the call before giving up (default window.__JOB_TIMEOUT_MS__ or 600000). */
   timeout?: number;
@@ -56,7 +56,7 @@ export interface ProcessOptions extends ClientOptions {
   idempotencyKey?: string;
   /** Also cancel the job on the server when `signal` aborts (default false: the job lives on). */
   cancelOnAbort?: boolean;
-  /** ms of silence after which an event stream is taken as dead (default 45000; the server pings every ~15 s). */
+  /** ms of silence before a stream is taken as dead (default 45000; the server pings every ~15 s). */
   sseIdleTimeout?: number;
 }
 
@@ -148,7 +148,7 @@ async function follow(run: Run): Promise<Outcome> {
   }
 }
 
-/** Follows the event stream, resuming after the last event seen whenever a connection ends early. */
+/** Follows the event stream, resuming after the last event seen when a connection ends early. */
 async function followEvents(run: Run): Promise<Outcome> {
   const { r, jobId, signal } = run;
   const auto = (run.options.transport ?? "auto") === "auto";

@@ -48,7 +48,8 @@ class SSEDecoder:
         self._data, self._event, self._id = [], "", None
         if not data:
             return None
-        return JobEvent(id=eid or self.last_event_id or "", type=event, data=_decode("\n".join(data)))
+        eid = eid or self.last_event_id or ""
+        return JobEvent(id=eid, type=event, data=_decode("\n".join(data)))
 
 
 def _decode(text: str) -> dict[str, Any]:

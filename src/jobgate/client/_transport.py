@@ -69,7 +69,7 @@ class Retry:
 
     def backoff(self, attempt: int) -> float:
         raw = min(self.cap, self.base * 2 ** min(attempt, 32))
-        return raw * (1 - self.jitter * self.rng())
+        return float(raw * (1 - self.jitter * self.rng()))
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to sleep before try `attempt + 1`."""

@@ -192,7 +192,8 @@ function onProgress(s) {
   setState(s.status);
   setProgress(s.progress);
   const step = s.step;
-  const where = step?.agent != null ? `${humanize(step.agent)}${step.index != null && step.total != null ? ` (step ${step.index} of ${step.total})` : ""}` : "";
+  const of = step?.index != null && step.total != null ? ` (step ${step.index} of ${step.total})` : "";
+  const where = step?.agent != null ? `${humanize(step.agent)}${of}` : "";
   ui.step.textContent = [where, s.message].filter(Boolean).join(" — ");
   const est = s.estimated_remaining_seconds;
   estimate = typeof est === "number" ? { seconds: est, at: Date.now() } : void 0;
@@ -244,7 +245,7 @@ function describeError(e) {
       case 422:
         return `The server rejected the request: ${detailText(e.body)}`;
       case 429:
-        return `Too many of your jobs are running. Try again in ${e.retryAfter ?? "a few"} seconds.`;
+        return `Too many of your jobs are running. Try again in ${e.retryAfter ?? "a few"} s.`;
       default:
         return `The server answered ${e.status}: ${detailText(e.body)}`;
     }

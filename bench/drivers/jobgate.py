@@ -1,0 +1,84 @@
+"""jobgate, driven at the engine: JobStore.enqueue (one EVALSHA), a Worker
+process like `jobgate worker` (batched claim, group-committed completions),
+and waiting as the API does (one pub/sub subscription + a read on wake)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from typing import Any
+
+from bench.common import noop_result
+from bench.drivers.base import AsyncSystem, main_async
+
+NAMESPACE = "bench"
+KIND = "bench_noop"
+
+
+def settings_for(url: str) -> Any:
+    from jobgate.settings import Settings
+
+    return Settings(
+        redis_url=url, namespace=NAMESPACE, max_active_jobs_per_user=10**9,
+        result_ttl_s=3600, log_level="WARNING",
+    )
+
+
+async def bench_noop(ctx: Any, payload: Any) -> Any:
+    return noop_result(payload)
+
+
+class Jobgate(AsyncSystem):
+    async def open(self, args: argparse.Namespace) -> None:
+        from jobgate.services import Services
+
+        self.svc = await Services.open(settings_for(args.url))
+        if args.command == "latency":
+            self.svc.notifier.start()
+            await self.svc.notifier.connected.wait()
+
+    async def close(self) -> None:
+        await self.svc.close()
+
+    async def enqueue(self, payload: float) -> Any:
+        return (await self.svc.store.enqueue(KIND, "bench", payload)).job_id
+
+    async def wait(self, handle: Any) -> dict[str, Any]:
+        with self.svc.notifier.watch(handle) as w:
+            while True:
+                job = await self.svc.store.get(handle)
+                if job is not None and job.terminal:
+                    result: dict[str, Any] = job.result
+                    return result
+                await w.wait(5.0)
+
+    def run_worker(self, args: argparse.Namespace) -> None:
+        from jobgate import logs
+        from jobgate.cli import _run
+
+        settings = settings_for(args.url)
+        logs.setup("WARNING", True)
+        _run(_worker(settings, args.concurrency))
+
+
+async def _worker(settings: Any, concurrency: int) -> None:
+    from jobgate.handlers import registry
+    from jobgate.services import Services
+    from jobgate.worker import Worker
+
+    svc = await Services.open(settings)
+    handlers = {**registry(settings), KIND: bench_noop}
+    w = Worker(svc.store, handlers, settings, blocking_redis=svc.blocking,
+               concurrency=concurrency)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, w.request_stop)
+    try:
+        await w.run()
+    finally:
+        await svc.close()
+
+
+if __name__ == "__main__":
+    main_async(Jobgate())

@@ -1,0 +1,274 @@
+"""The client commands of `jobgate`: submit, status, result, cancel, watch.
+
+    jobgate submit --query TEXT [--mode M] [--agents a,b] [--primary X]
+                   [--priority P] [--wait] [--json]
+    jobgate status|result|cancel|watch ID
+
+Every command takes `--url`/`--token` (or JOBGATE_URL/JOBGATE_TOKEN) and
+speaks HTTP only. Results go to stdout, progress and messages to stderr.
+Exit codes: 0 completed, 1 failed (or any other error), 2 usage or invalid
+request, 3 cancelled, 4 timed out (or, for `result`, not done yet), 130 Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from jobgate.client._core import Progress
+    from jobgate.client._sync import Client
+    from jobgate.models import JobEvent, JobResultResponse
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED, EXIT_TIMEOUT, EXIT_ABORTED = 0, 1, 2, 3, 4, 130
+
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+Url = Annotated[str | None, typer.Option(help="Server URL [env: JOBGATE_URL].")]
+Token = Annotated[str | None, typer.Option(help="Bearer token [env: JOBGATE_TOKEN].")]
+Json = Annotated[bool, typer.Option("--json", help="Print raw JSON.")]
+Timeout = Annotated[float | None, typer.Option(help="Give up waiting after this many seconds.")]
+CancelOnAbort = Annotated[
+    bool, typer.Option(help="Cancel the job when the wait is stopped (Ctrl-C, timeout).")
+]
+JobId = Annotated[str, typer.Argument(help="The job id.")]
+
+
+def _client(url: str | None, token: str | None) -> Client:
+    from jobgate.client._sync import Client
+
+    return Client(url, token)
+
+
+def _echo_json(model: BaseModel) -> None:
+    typer.echo(model.model_dump_json(indent=2))
+
+
+@contextmanager
+def _errors(result_json: bool = False) -> Iterator[None]:
+    """Map the SDK's errors to messages and exit codes, in one place; with
+    `result_json`, a failed or cancelled job's result is printed as JSON too."""
+    from jobgate.client import _errors as e
+
+    try:
+        yield
+    except e.JobFailed as exc:
+        if result_json:
+            _echo_json(exc.result)
+        err.print(f"[red]failed[/] ({exc.code}): {exc.message}")
+        raise typer.Exit(EXIT_FAILED) from None
+    except e.JobCancelled as exc:
+        if result_json:
+            _echo_json(exc.result)
+        err.print(f"[yellow]cancelled[/]: job {exc.job_id}")
+        raise typer.Exit(EXIT_CANCELLED) from None
+    except e.JobTimeout as exc:
+        err.print(f"[yellow]timed out[/] after {exc.timeout} s; job {exc.job_id} left running")
+        raise typer.Exit(EXIT_TIMEOUT) from None
+    except e.JobNotDone as exc:
+        err.print(f"job {exc.job_id} is still {exc.status.status.value}")
+        raise typer.Exit(EXIT_TIMEOUT) from None
+    except e.APIError as exc:
+        err.print(f"[red]error[/]: {exc}")
+        raise typer.Exit(EXIT_USAGE if exc.status_code in (400, 413, 422) else EXIT_FAILED) \
+            from None
+    except e.ClientError as exc:
+        err.print(f"[red]error[/]: {exc}")
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+def _agents(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    from jobgate.agents.models import AgentName
+
+    names = [a.strip() for a in value.split(",") if a.strip()]
+    known = {a.value for a in AgentName}
+    bad = [a for a in names if a not in known]
+    if bad:
+        raise typer.BadParameter(f"unknown agent(s) {bad}; known: {sorted(known)}")
+    return names
+
+
+def time_left(p: Progress, elapsed: float, estimate: float | None) -> float | None:
+    """Seconds left: the server's word if it gave one, else extrapolated from progress."""
+    if p.estimated_remaining_seconds is not None:
+        return p.estimated_remaining_seconds
+    if p.progress >= 0.02:
+        return elapsed * (1 - p.progress) / p.progress
+    return None if estimate is None else max(estimate - elapsed, 0.0)
+
+
+def describe(p: Progress) -> str:
+    """One line for the progress bar: the state and the current agent step."""
+    step = p.step
+    if step is not None and step.agent:
+        where = f" ({step.index}/{step.total})" if step.index and step.total else ""
+        return f"{step.agent}{where}"
+    return p.message or p.status.value
+
+
+def _wait_with_bar(
+    client: Client, job_id: str, estimate: float | None, timeout: float | None, cancel: bool
+) -> JobResultResponse:
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn
+
+    started = time.monotonic()
+    columns = (
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+        TextColumn("{task.fields[left]}"),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("queued", total=1.0, left="")
+
+        def show(p: Any) -> None:
+            left = time_left(p, time.monotonic() - started, estimate)
+            bar.update(task, completed=p.progress, description=describe(p),
+                       left="" if left is None else f"~{left:.0f} s left")
+
+        return client.wait(job_id, on_progress=show, timeout=timeout, cancel_on_abort=cancel)
+
+
+def _print_result(result: JobResultResponse, as_json: bool) -> None:
+    if as_json:
+        _echo_json(result)
+    elif isinstance(result.result, dict) and "response" in result.result:
+        typer.echo(result.result["response"])
+    else:
+        typer.echo(result.result)
+
+
+def _aborted(job_id: str, cancelled: bool) -> typer.Exit:
+    what = "cancelled" if cancelled else f"left running (jobgate cancel {job_id})"
+    err.print(f"stopped waiting; job {job_id} {what}")
+    return typer.Exit(EXIT_ABORTED)
+
+
+def submit(
+    query: Annotated[str, typer.Option(help="What to ask the agents.")],
+    mode: Annotated[str | None, typer.Option(help="Coordination mode.")] = None,
+    agents: Annotated[str | None, typer.Option(help="Supporting agents, comma-separated.")] = None,
+    primary: Annotated[str | None, typer.Option(help="The agent that writes the answer.")] = None,
+    priority: Annotated[str | None, typer.Option(help="high, normal or low.")] = None,
+    wait: Annotated[bool, typer.Option(help="Wait for the result, with a progress bar.")] = False,
+    as_json: Json = False,
+    timeout: Timeout = None,
+    cancel_on_abort: CancelOnAbort = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Submit a multi-agent job; with --wait, show its progress and print the result."""
+    from jobgate.agents.models import AgentName, CoordinationMode
+    from jobgate.job import Priority
+
+    request: dict[str, Any] = {"query": query, "supporting_agents": _agents(agents)}
+    if mode is not None:
+        _choice(CoordinationMode, mode, "--mode")
+        request["coordination_mode"] = mode
+    if primary is not None:
+        request["primary_agent"] = _choice(AgentName, primary, "--primary")
+    prio = _choice(Priority, priority, "--priority") if priority else None
+    request = {k: v for k, v in request.items() if v is not None}
+    with _errors(result_json=as_json), _client(url, token) as client:
+        job = client.submit(request, priority=prio)
+        if not wait:
+            if as_json:
+                _echo_json(job)
+            else:
+                typer.echo(job.job_id)
+            return
+        err.print(f"job {job.job_id}")
+        try:
+            result = _wait_with_bar(
+                client, job.job_id, job.estimated_completion_seconds, timeout, cancel_on_abort
+            )
+        except KeyboardInterrupt:
+            raise _aborted(job.job_id, cancel_on_abort) from None
+        _print_result(result, as_json)
+
+
+def _choice(enum: Callable[[str], Any], value: str, flag: str) -> str:
+    try:
+        return str(enum(value).value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not valid", param_hint=flag) from None
+
+
+def status(
+    job_id: JobId,
+    wait: Annotated[float, typer.Option(help="Long-poll: answer once the job changes.")] = 0,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Print the job's status as JSON."""
+    with _errors(), _client(url, token) as client:
+        _echo_json(client.status(job_id, wait=wait or None))
+
+
+def result(job_id: JobId, as_json: Json = False, url: Url = None, token: Token = None) -> None:
+    """Print the job's result (exit 1 failed, 3 cancelled, 4 not done yet)."""
+    from jobgate.job import JobState
+
+    with _errors(), _client(url, token) as client:
+        res = client.result(job_id)
+        if as_json or res.status is not JobState.COMPLETED:
+            _echo_json(res)
+    if res.status is JobState.COMPLETED:
+        if not as_json:
+            _print_result(res, False)
+        return
+    raise typer.Exit(EXIT_FAILED if res.status is JobState.FAILED else EXIT_CANCELLED)
+
+
+def cancel(job_id: JobId, url: Url = None, token: Token = None) -> None:
+    """Cancel the job; prints its status."""
+    with _errors(), _client(url, token) as client:
+        _echo_json(client.cancel(job_id))
+
+
+def _event_line(event: JobEvent) -> str:
+    d = event.data
+    if event.type == "state":
+        return f"[{event.type}] {d.get('status')}: {d.get('message', '')}"
+    if event.type == "progress":
+        return f"[{event.type}] {float(d.get('progress', 0)):.0%} {d.get('message', '')}"
+    if event.type == "agent_output":
+        text = str(d.get("response", "")).replace("\n", " ")
+        return f"[{event.type}] {d.get('agent')} (round {d.get('round')}): {text[:100]}"
+    return f"[{event.type}] {d}"
+
+
+def watch(
+    job_id: JobId,
+    as_json: Json = False,
+    tokens: Annotated[bool, typer.Option(help="Show streamed tokens too.")] = False,
+    timeout: Timeout = None,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Stream the job's events until it ends (one JSON object a line with --json)."""
+
+    def show(event: JobEvent) -> None:
+        if as_json:
+            typer.echo(event.model_dump_json())
+        elif event.type != "token" or tokens:
+            typer.echo(_event_line(event))
+
+    with _errors(), _client(url, token) as client:
+        try:
+            client.wait(job_id, on_event=show, timeout=timeout)
+        except KeyboardInterrupt:
+            raise _aborted(job_id, False) from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add the client commands to the `jobgate` command."""
+    for command in (submit, status, result, cancel, watch):
+        app.command()(command)

@@ -1,0 +1,30 @@
+"""Fixtures of the crash suite: a cluster of real processes in the test's namespace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from jobgate.embedded import EmbeddedValkey
+from tests.chaos.harness import Cluster, sync_redis
+
+
+@pytest.fixture
+def cluster(valkey: EmbeddedValkey, namespace: str, tmp_path: Path) -> Iterator[Cluster]:
+    """Nothing started yet: each test starts the APIs and workers it needs."""
+    c = Cluster(valkey.url, namespace, tmp_path / "cluster",
+                extra_env={"JOBGATE_LOG_LEVEL": "INFO", "JOBGATE_SHUTDOWN_GRACE_S": "1"})
+    yield c
+    for p in c.workers:  # a SIGSTOPped process ignores SIGTERM until continued
+        p.kill()
+    c.stop()
+
+
+@pytest.fixture
+def r(valkey: EmbeddedValkey) -> Iterator[redis.Redis]:
+    client = sync_redis(valkey.url)
+    yield client
+    client.close()

@@ -1,0 +1,202 @@
+"""What the crash tests share: a cluster of real processes, and ways to look inside.
+
+`Cluster` is the suite's `Stack` (real `jobgate api` / `jobgate worker`
+subprocesses) plus workers run from `worker_script.py` (extra job kinds),
+respawning a dead process in place, and finding which worker holds a job.
+Everything a test asserts is read back from Valkey or over HTTP, never from
+the processes' memory: they are the ones being killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+from jobgate import serde
+from jobgate.agents.models import ALL_AGENTS
+from tests.server import Proc, Stack, wait_http
+
+WORKER_SCRIPT = Path(__file__).with_name("worker_script.py")
+PREFIX = "/api/multi-agent"
+
+
+def request_body(steps: int = 1, query: str = "chaos job") -> dict[str, Any]:
+    """A multi-agent request of exactly `steps` simulated agent calls, run one after another."""
+    agents = [a.value for a in ALL_AGENTS[:steps]]
+    return {"request": {"query": query, "coordination_mode": "sequential",
+                        "supporting_agents": agents}}
+
+
+@dataclass
+class Cluster(Stack):
+    """A Stack whose workers can be killed, paused and respawned by the test."""
+
+    spawned: int = 0
+    deaths: int = 0
+    kills: list[float] = field(default_factory=list)
+
+    def _spawn(self, args: list[str], env: dict[str, str]) -> Proc:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.spawned += 1
+        return Proc(args, env, self.data_dir / f"worker-{self.spawned}.log").start()
+
+    def start_chaos_worker(
+        self, concurrency: int = 8, metrics_port: int | None = None, **env: str
+    ) -> Proc:
+        args = [sys.executable, str(WORKER_SCRIPT), "--concurrency", str(concurrency)]
+        if metrics_port:
+            args += ["--metrics-port", str(metrics_port)]
+        proc = self._spawn(args, {**self.env, **env})
+        self.workers.append(proc)
+        return proc
+
+    def start_worker(self, concurrency: int = 8, **env: str) -> Proc:
+        args = [sys.executable, "-m", "jobgate.cli", "worker", "--concurrency", str(concurrency)]
+        proc = self._spawn(args, {**self.env, **env})
+        self.workers.append(proc)
+        return proc
+
+    def respawn(self, proc: Proc) -> Proc:
+        """Start a fresh process like `proc` (which is dead or dying) in its place."""
+        new = self._spawn(proc.args, proc.env)
+        self.workers[self.workers.index(proc)] = new
+        return new
+
+    def respawn_dead(self) -> int:
+        """What a supervisor (Kubernetes) does: restart every worker that exited."""
+        n = 0
+        for p in list(self.workers):
+            if p.popen is not None and p.popen.poll() is not None:
+                self.deaths += 1
+                self.respawn(p)
+                n += 1
+        return n
+
+    def restart_api(self, index: int) -> Proc:
+        old = self.apis[index]
+        old.kill()
+        new = Proc(old.args, old.env, old.log).start()
+        self.apis[index] = new
+        wait_http(f"http://127.0.0.1:{self.ports[index]}/healthz", new)
+        return new
+
+    def api_url(self, index: int) -> str:
+        return f"http://127.0.0.1:{self.ports[index]}"
+
+    def holder(self, r: redis.Redis, job_id: str) -> Proc | None:
+        """The worker process whose lease the job carries (lease = host-pid-hex:fence)."""
+        lease = r.hget(f"{self.namespace}:job:{{{job_id}}}", "lease")
+        if not lease:
+            return None
+        pid = int(str(lease).split(":")[0].split("-")[-2])
+        return next((p for p in self.workers if p.popen is not None and p.pid == pid), None)
+
+    def grep_logs(self, needle: str) -> list[dict[str, Any]]:
+        """Every JSON log line of every process (past ones too) whose text holds `needle`."""
+        out = []
+        for path in sorted(self.data_dir.glob("*.log")):
+            for line in path.read_text(errors="replace").splitlines():
+                if needle in line and line.startswith("{"):
+                    out.append(serde.loads(line))
+        return out
+
+
+def sync_redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=5)
+
+
+@dataclass(frozen=True)
+class Event:
+    ms: int  # Valkey's clock when it was written (the stream id's time part)
+    id: str
+    type: str
+    data: dict[str, Any]
+
+
+def events(r: redis.Redis, namespace: str, job_id: str) -> list[Event]:
+    out = []
+    for eid, fields in r.xrange(f"{namespace}:ev:{{{job_id}}}"):
+        out.append(Event(int(eid.split("-")[0]), eid, fields["type"], serde.loads(fields["data"])))
+    return out
+
+
+def terminal_events(evs: Iterable[Event]) -> list[Event]:
+    return [e for e in evs if e.type == "state"
+            and e.data.get("status") in ("completed", "failed", "cancelled")]
+
+
+def job_hash(r: redis.Redis, namespace: str, job_id: str) -> dict[str, str]:
+    return dict(r.hgetall(f"{namespace}:job:{{{job_id}}}"))
+
+
+def namespace_keys(r: redis.Redis, namespace: str) -> set[str]:
+    return set(r.scan_iter(match=f"{namespace}:*", count=1000))
+
+
+async def wait_states(
+    r: redis.Redis, namespace: str, ids: Iterable[str], states: set[str], timeout: float
+) -> dict[str, dict[str, str]]:
+    """Poll Valkey until every job is in one of `states`; the job hashes."""
+    ids = list(ids)
+    deadline = time.monotonic() + timeout
+    while True:
+        pipe = r.pipeline(transaction=False)
+        for j in ids:
+            pipe.hgetall(f"{namespace}:job:{{{j}}}")
+        hashes = dict(zip(ids, pipe.execute(), strict=True))
+        waiting = [j for j, h in hashes.items() if h.get("state") not in states]
+        if not waiting:
+            return hashes
+        if time.monotonic() > deadline:
+            sample = {j: hashes[j].get("state") for j in waiting[:5]}
+            raise AssertionError(f"{len(waiting)} of {len(ids)} jobs not in {states}: {sample}")
+        await asyncio.sleep(0.1)
+
+
+async def wait_until(predicate: Any, timeout: float, what: str, every: float = 0.05) -> float:
+    """Poll a callable until it is truthy; the seconds it took."""
+    t0 = time.monotonic()
+    while not predicate():
+        if time.monotonic() - t0 > timeout:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(every)
+    return time.monotonic() - t0
+
+
+@dataclass
+class Poller:
+    """A client polling one job's status as fast as a busy browser, recording what it saw."""
+
+    client: httpx.AsyncClient
+    job_id: str
+    codes: list[int] = field(default_factory=list)
+    seen: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    async def run(self, every: float = 0.05) -> None:
+        while True:
+            try:
+                r = await self.client.get(f"{PREFIX}/jobs/{self.job_id}/status")
+            except httpx.TransportError as exc:
+                self.errors.append(repr(exc))
+                await asyncio.sleep(every)
+                continue
+            self.codes.append(r.status_code)
+            if r.status_code == 200:
+                body = r.json()
+                self.seen.append(body)
+                if body["status"] in ("completed", "failed", "cancelled"):
+                    return
+            await asyncio.sleep(every)
+
+    @property
+    def server_errors(self) -> list[int]:
+        return [c for c in self.codes if c >= 500]

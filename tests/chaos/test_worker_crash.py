@@ -1,0 +1,199 @@
+"""A worker dies (SIGKILL), hangs past its lease (SIGSTOP), or is killed by its own job.
+
+Scenarios 1, 2 and 7 of issue 8. Lease 2 s, heartbeat 0.3 s: a lost job is
+running again within about 2.5 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from jobgate.job import Priority
+from jobgate.services import Services
+from tests.chaos.harness import (
+    PREFIX,
+    Cluster,
+    Poller,
+    events,
+    job_hash,
+    request_body,
+    terminal_events,
+    wait_states,
+    wait_until,
+)
+from tests.helpers import make_settings
+
+pytestmark = pytest.mark.chaos
+
+LEASE_S = 2.0
+
+
+async def read_sse(client: httpx.AsyncClient, job_id: str, out: list[dict[str, Any]]) -> None:
+    """Follow the job's event stream to its end, reconnecting with Last-Event-ID."""
+    last: str | None = None
+    while True:
+        headers = {"Last-Event-ID": last} if last else {}
+        async with client.stream(
+            "GET", f"{PREFIX}/jobs/{job_id}/events", headers=headers
+        ) as resp:
+            assert resp.status_code == 200
+            event: dict[str, Any] = {}
+            async for line in resp.aiter_lines():
+                if line.startswith(("id:", "event:", "data:")):
+                    name, _, value = line.partition(":")
+                    event[name] = value.strip()
+                elif line == "" and "id" in event:
+                    out.append(event)
+                    last = event["id"]
+                    event = {}
+        if out and out[-1].get("event") == "state" and any(
+            f'"status":"{s}"' in out[-1]["data"] for s in ("completed", "failed", "cancelled")
+        ):
+            return
+
+
+async def test_sigkill_mid_job_completes_on_another_worker(
+    cluster: Cluster, r: redis.Redis
+) -> None:
+    cluster.extra_env["JOBGATE_SIM_STEP_S"] = "0.4"  # 6 steps: a 2.4 s job
+    cluster.start_api()
+    cluster.start_worker()
+    cluster.start_worker()
+    async with httpx.AsyncClient(
+        base_url=cluster.url, headers=cluster.headers(), timeout=10
+    ) as c:
+        resp = await c.post(f"{PREFIX}/submit", json=request_body(steps=6))
+        assert resp.status_code == 202, resp.text
+        job_id = resp.json()["job_id"]
+        pollers = [Poller(c, job_id) for _ in range(3)]
+        sse: list[dict[str, Any]] = []
+        tasks = [asyncio.create_task(p.run()) for p in pollers]
+        tasks.append(asyncio.create_task(read_sse(c, job_id, sse)))
+
+        await wait_until(lambda: cluster.holder(r, job_id) is not None, 20, "a claim")
+        await asyncio.sleep(0.6)  # well into the job
+        victim = cluster.holder(r, job_id)
+        assert victim is not None
+        victim.kill()
+        t_kill = time.time()
+        await asyncio.wait_for(asyncio.gather(*tasks), 30)
+        result = (await c.get(f"{PREFIX}/jobs/{job_id}/result")).json()
+
+    assert result["status"] == "completed" and result["attempt"] == 2, result
+    evs = events(r, cluster.namespace, job_id)
+    assert len(terminal_events(evs)) == 1
+    runs = [e for e in evs if e.type == "state" and e.data["status"] == "processing"]
+    assert [e.data["attempt"] for e in runs] == [1, 2]
+    # taken up again within the lease (+ a claim poll and some slack)
+    assert runs[1].ms / 1000 - t_kill < LEASE_S + 1.0
+    # the survivor ran attempt 2
+    survivor = next(p for p in cluster.workers if p is not victim)
+    lines = [x for x in cluster.grep_logs(job_id) if x.get("attempt") == 2]
+    assert any(x["msg"] == "job completed" for x in lines)
+    assert all(survivor.log.name in str(p) for p in [survivor.log]) and lines
+    for p in pollers:
+        assert p.server_errors == [] and p.errors == []
+    # between the lapse and the new claim, pollers saw the orphan for what it was
+    seen = [(s["status"], s["attempt"], s["message"]) for p in pollers for s in p.seen]
+    assert ("pending", 1, "worker lost; retrying") in seen
+    # the SSE client saw one terminal event, and every event exactly once
+    assert [e["id"] for e in sse] == [e.id for e in evs]
+
+
+async def test_zombie_worker_writes_are_rejected(cluster: Cluster, r: redis.Redis) -> None:
+    cluster.start_api()
+    zombie = cluster.start_chaos_worker()
+    settings = make_settings(cluster.redis_url, cluster.namespace, cluster.data_dir)
+    svc = await Services.open(settings)
+    try:
+        # one job writes an event every 0.1 s, the other stays silent until it returns
+        ticking = (await svc.store.enqueue("stall", "alice", {"s": 3.0, "tick": True})).job_id
+        silent = (await svc.store.enqueue("stall", "alice", {"s": 2.5})).job_id
+        ids = [ticking, silent]
+        await wait_states(r, cluster.namespace, ids, {"processing"}, 20)
+        await asyncio.sleep(0.3)
+        zombie.signal(__import__("signal").SIGSTOP)
+        taker = cluster.start_chaos_worker()
+        try:
+            await wait_until(
+                lambda: all(job_hash(r, cluster.namespace, j).get("attempt") == "2"
+                            and job_hash(r, cluster.namespace, j).get("state") == "processing"
+                            for j in ids), 20, "attempt 2 on the other worker")
+        finally:
+            zombie.signal(__import__("signal").SIGCONT)
+        hashes = await wait_states(r, cluster.namespace, ids, {"completed", "failed"}, 20)
+    finally:
+        await svc.close()
+    await asyncio.sleep(0.5)  # let the zombie log what it found
+
+    for j in ids:
+        result = __import__("json").loads(hashes[j]["result"])
+        assert hashes[j]["state"] == "completed" and hashes[j]["attempt"] == "2"
+        assert result == {"attempt": 2, "pid": taker.pid}
+        evs = events(r, cluster.namespace, j)
+        assert len(terminal_events(evs)) == 1
+        second = next(e for e in evs if e.type == "state" and e.data.get("attempt") == 2
+                      and e.data["status"] == "processing")
+        late = [e for e in evs if e.type == "tick" and e.ms >= second.ms
+                and e.data["pid"] == zombie.pid]
+        assert late == [], "a write of the zombie landed after the job was taken from it"
+    # the zombie noticed: both jobs lost their lease on its side, none completed there
+    zombie_lines = [
+        __import__("json").loads(line) for line in zombie.log.read_text().splitlines()
+        if line.startswith("{")
+    ]
+    lost = {x.get("job_id") for x in zombie_lines if x["msg"] == "job lost its lease"}
+    assert set(ids) <= lost
+    assert not any(x["msg"] == "job completed" for x in zombie_lines)
+
+
+async def test_poison_job_fails_with_worker_lost_and_others_flow(
+    cluster: Cluster, r: redis.Redis, tmp_path: Path
+) -> None:
+    cluster.start_chaos_worker(concurrency=4)
+    cluster.start_chaos_worker(concurrency=4)
+    settings = make_settings(cluster.redis_url, cluster.namespace, tmp_path)
+    svc = await Services.open(settings)
+    normal: list[str] = []
+    try:
+        poison = (await svc.store.enqueue("poison", "mallory", None, max_attempts=3)).job_id
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 25:
+            cluster.respawn_dead()  # the supervisor
+            state = job_hash(r, cluster.namespace, poison).get("state")
+            if state == "failed" and len(normal) >= 40:
+                break
+            normal.append((await svc.store.enqueue(
+                "echo", f"user{len(normal) % 7}", len(normal), priority=Priority.NORMAL
+            )).job_id)
+            await asyncio.sleep(0.1)
+        cluster.respawn_dead()
+        hashes = await wait_states(r, cluster.namespace, [poison, *normal],
+                                   {"completed", "failed"}, 20)
+    finally:
+        await svc.close()
+
+    p = hashes[poison]
+    assert p["state"] == "failed" and p["attempt"] == "3"
+    assert __import__("json").loads(p["error"])["code"] == "worker_lost"
+    assert cluster.deaths == 3
+    states = _count(hashes, normal, lambda h: h["state"])
+    assert states == {"completed": len(normal)}, states
+    attempts = _count(hashes, normal, lambda h: h["attempt"])
+    print(f"poison: {cluster.deaths} worker deaths; {len(normal)} other jobs, attempts {attempts}")
+
+
+def _count(hashes: dict[str, dict[str, str]], ids: list[str],
+           key: Callable[[dict[str, str]], str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for j in ids:
+        out[key(hashes[j])] = out.get(key(hashes[j]), 0) + 1
+    return out

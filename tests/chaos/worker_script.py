@@ -1,0 +1,85 @@
+"""`jobgate worker` plus a few job kinds that only a crash test wants.
+
+Run as a script (`python tests/chaos/worker_script.py --concurrency 8`), with
+the same JOBGATE_* environment as `jobgate worker`. Besides the production
+registry (multi_agent, noop, sleep) it runs:
+
+    poison  kills its own process with SIGKILL: the job that takes its worker
+            down on every attempt
+    stall   {"s": seconds, "tick": bool}: sleeps in 0.1 s slices; with `tick`
+            it appends a `tick` event (pid, attempt) after each slice, so a
+            test sees whether a paused (zombie) worker's writes landed
+    flaky   fails with a RetryableError on its first attempt, then succeeds
+    echo    returns {"payload", "pid", "attempt"} at once
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+from typing import Any
+
+from jobgate import logs
+from jobgate.context import JobContext
+from jobgate.errors import RetryableError
+from jobgate.handlers import registry
+from jobgate.services import Services
+from jobgate.settings import Settings
+from jobgate.worker import Handler, Worker
+
+
+async def poison(ctx: JobContext, payload: Any) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+    await asyncio.sleep(60)  # never reached
+
+
+async def stall(ctx: JobContext, payload: Any) -> dict[str, Any]:
+    slices = max(int(float(payload.get("s", 1.0)) / 0.1), 1)
+    for _ in range(slices):
+        await asyncio.sleep(0.1)
+        if payload.get("tick"):
+            await ctx.event("tick", {"pid": os.getpid(), "attempt": ctx.attempt})
+    return {"attempt": ctx.attempt, "pid": os.getpid()}
+
+
+async def flaky(ctx: JobContext, payload: Any) -> dict[str, Any]:
+    if ctx.attempt == 1:
+        raise RetryableError("upstream hiccup", code="upstream")
+    return {"attempt": ctx.attempt}
+
+
+async def echo(ctx: JobContext, payload: Any) -> dict[str, Any]:
+    return {"payload": payload, "pid": os.getpid(), "attempt": ctx.attempt}
+
+
+EXTRA: dict[str, Handler] = {"poison": poison, "stall": stall, "flaky": flaky, "echo": echo}
+
+
+async def main(concurrency: int) -> None:
+    settings = Settings()
+    svc = await Services.open(settings)
+    w = Worker(svc.store, {**registry(settings), **EXTRA}, settings,
+               blocking_redis=svc.blocking, concurrency=concurrency)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, w.request_stop)
+    try:
+        await w.run()
+    finally:
+        await svc.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--metrics-port", type=int, default=0)
+    args = parser.parse_args()
+    s = Settings()
+    logs.setup(s.log_level, s.log_json)
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(args.metrics_port, addr="127.0.0.1")
+    asyncio.run(main(args.concurrency))
