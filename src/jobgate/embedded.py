@@ -79,6 +79,9 @@ class EmbeddedValkey:
             find_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
             "--dir", str(self.data_dir), "--maxmemory-policy", "noeviction",
             "--save", "", "--daemonize", "no", "--loglevel", "warning",
+            # New stream nodes preallocate this much (4 KiB by default): with the
+            # default, each finished job's short event log would hold ~4 KiB.
+            "--stream-node-max-bytes", "1024",
             "--logfile", str(self.data_dir / "valkey.log"),
         ]
         if self.persistence:

@@ -33,6 +33,7 @@ from jobgate.models import (
 OnProgress = Callable[[core.Progress], object]
 OnEvent = Callable[[JobEvent], object]
 _ABORT_CANCEL_S = 5.0
+_sleep = asyncio.sleep  # one name for every pause, so tests can record them
 
 
 class _Unsupported(Exception):
@@ -98,7 +99,7 @@ class AsyncClient:
                     return response
                 delay = self.retry.delay(attempt, retry_after_of(response.headers))
                 await response.aclose()
-            await asyncio.sleep(delay)
+            await _sleep(delay)
             attempt += 1
 
     async def _request(self, method: str, url: str, **kw: Any) -> httpx.Response:
@@ -229,7 +230,7 @@ class _Follow:
             except httpx.TransportError as exc:  # a stream cut mid-body: resume it
                 if not self.c.retry.should_retry(self.failures, exc=exc):
                     raise TransportError(f"{type(exc).__name__}: {exc}") from exc
-                await asyncio.sleep(self.c.retry.backoff(self.failures))
+                await _sleep(self.c.retry.backoff(self.failures))
                 self.failures += 1
         return await self.c.result(self.job_id)
 
@@ -241,11 +242,11 @@ class _Follow:
                 # ended job whose events are gone. The status tells which.
                 pause = await self._poll(0)
                 if asyncio.get_running_loop().time() - started < 1.0:
-                    await asyncio.sleep(pause)
+                    await _sleep(pause)
         else:
             pause = await self._poll(core.LONG_POLL_S if self.channel == "long_poll" else 0)
             if pause and not self.tracker.terminal:
-                await asyncio.sleep(pause)
+                await _sleep(pause)
 
     async def _report(self, event: JobEvent | None, progress: core.Progress | None) -> None:
         if event is not None:

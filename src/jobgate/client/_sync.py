@@ -29,6 +29,7 @@ OnProgress = Callable[[core.Progress], object]
 OnEvent = Callable[[JobEvent], object]
 _ABORT_CANCEL_S = 5.0
 _NO_DEADLINE = Deadline(None)
+_sleep = time.sleep  # one name for every pause, so tests can record them
 
 
 class _Unsupported(Exception):
@@ -91,7 +92,7 @@ class Client:
                     return response
                 delay = self.retry.delay(attempt, retry_after_of(response.headers))
                 response.close()
-            time.sleep(deadline.clamp(delay))
+            _sleep(deadline.clamp(delay))
             attempt += 1
 
     def _request(
@@ -236,7 +237,7 @@ class _Follow:
             raise JobTimeout(self.job_id, self.deadline.timeout) from cause
 
     def _sleep(self, seconds: float) -> None:
-        time.sleep(self.deadline.clamp(seconds))
+        _sleep(self.deadline.clamp(seconds))
 
     def _round(self) -> None:
         if self.channel == "sse":
