@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up (once) and run every check: lint, types, the Python suites (unit,
-# integration, e2e, browser, proxy, chaos) and the TypeScript client's tests.
+# integration, e2e, browser, proxy, chaos, and the TypeScript client's own
+# suite, which tests/js runs with npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh dev
@@ -15,11 +16,6 @@ if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 
   echo "installing ${need[*]} from Debian's packages"
   apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-
-if [ -f clients/js/package.json ]; then
-  (cd clients/js && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } \
-    && npm test --silent)
 fi
 
 .venv/bin/ruff check src tests bench
