@@ -29,9 +29,12 @@ class Services:
     @classmethod
     async def open(cls, settings: Settings, *, check_policy: bool = True) -> Services:
         assert settings.redis_url, "resolve the Redis URL (or start embedded Valkey) first"
-        redis = connect(settings.redis_url, settings.redis_timeout_s)
-        # BLPOP and pub/sub wait longer than a command may take: their own client.
-        blocking = connect(settings.redis_url, settings.worker_poll_s + 5, max_connections=4)
+        redis = connect(
+            settings.redis_url, settings.redis_timeout_s, settings.redis_max_connections
+        )
+        # BLPOP (one per worker loop) and pub/sub (one per process) hold their
+        # connection while they wait, longer than a command may take: their own pool.
+        blocking = connect(settings.redis_url, settings.worker_poll_s + 5, max_connections=64)
         if check_policy:
             with contextlib.suppress(*TRANSIENT):  # unreachable now: /readyz will say so
                 await check_eviction_policy(redis)

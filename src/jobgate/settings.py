@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     sse_max_connection_s: float = Field(default=50.0, gt=0)
     long_poll_max_s: float = Field(default=50.0, gt=0)
     redis_timeout_s: float = Field(default=1.0, gt=0)
+    redis_max_connections: int = Field(default=8, ge=2, le=512)
 
     llm_backend: Literal["simulated", "openai"] = "simulated"
     llm_base_url: str = "https://api.openai.com"

@@ -10,7 +10,7 @@ fails the job at once: retrying cannot fix it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -27,6 +27,14 @@ KIND = "multi_agent"
 
 OPENAI_STEP_ESTIMATE_S = 20.0
 """Typical seconds of one streamed chat completion of ~300 words."""
+
+if TYPE_CHECKING:
+    from jobgate.context import JobContext
+
+    def _context_is_a_reporter(ctx: JobContext) -> JobReporter:
+        """mypy proves here that the engine's context fits the narrow protocol."""
+        return ctx
+
 
 Handler = Callable[[JobReporter, Mapping[str, Any]], Awaitable[dict[str, Any]]]
 

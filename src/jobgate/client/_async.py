@@ -187,10 +187,13 @@ class AsyncClient:
         unless `cancel_on_abort=True`. Callbacks may be plain or async.
         """
         follow = _Follow(self, job_id, on_progress, on_event)
+        scope = asyncio.timeout(timeout)
         try:
-            async with asyncio.timeout(timeout):
+            async with scope:
                 result = await follow.run()
         except TimeoutError:
+            if not scope.expired():
+                raise
             await self._abort(job_id, cancel_on_abort)
             raise JobTimeout(job_id, timeout) from None
         except asyncio.CancelledError:

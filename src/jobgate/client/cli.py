@@ -31,13 +31,18 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED, EXIT_TIMEOUT, EXIT_ABORTED = 0
 
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
-Url = Annotated[str | None, typer.Option(help="Server URL [env: JOBGATE_URL].")]
-Token = Annotated[str | None, typer.Option(help="Bearer token [env: JOBGATE_TOKEN].")]
+Url = Annotated[str | None, typer.Option(envvar="JOBGATE_URL", help="Server URL.")]
+Token = Annotated[
+    str | None, typer.Option(envvar="JOBGATE_TOKEN", show_envvar=True, help="Bearer token.")
+]
 Json = Annotated[bool, typer.Option("--json", help="Print raw JSON.")]
 Timeout = Annotated[float | None, typer.Option(help="Give up waiting after this many seconds.")]
 CancelOnAbort = Annotated[
     bool, typer.Option(help="Cancel the job when the wait is stopped (Ctrl-C, timeout).")
 ]
+MODES = "sequential, parallel, collaborative (default), debate or enhanced_collaborative."
+AGENTS = "research, analysis, ideation, strategy, validation, prd_authoring, summary"
+AGENTS_HELP = f"Supporting agents, comma-separated: {AGENTS}."
 JobId = Annotated[str, typer.Argument(help="The job id.")]
 
 
@@ -153,8 +158,8 @@ def _aborted(job_id: str, cancelled: bool) -> typer.Exit:
 
 def submit(
     query: Annotated[str, typer.Option(help="What to ask the agents.")],
-    mode: Annotated[str | None, typer.Option(help="Coordination mode.")] = None,
-    agents: Annotated[str | None, typer.Option(help="Supporting agents, comma-separated.")] = None,
+    mode: Annotated[str | None, typer.Option(help=MODES)] = None,
+    agents: Annotated[str | None, typer.Option(help=AGENTS_HELP)] = None,
     primary: Annotated[str | None, typer.Option(help="The agent that writes the answer.")] = None,
     priority: Annotated[str | None, typer.Option(help="high, normal or low.")] = None,
     wait: Annotated[bool, typer.Option(help="Wait for the result, with a progress bar.")] = False,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -17,18 +17,25 @@ SAFE_POLICIES = frozenset({"noeviction"})
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
 
 
-def connect(url: str, timeout_s: float, max_connections: int = 64) -> Redis:
-    """A client whose every command fails fast (no hang) when Redis is away."""
-    return Redis.from_url(
+def connect(url: str, timeout_s: float, max_connections: int = 8) -> Redis:
+    """A client whose every command fails fast (no hang) when Redis is away.
+
+    The pool is small and blocking: a burst of a thousand requests queues for
+    a few connections (each command is one short round trip) instead of
+    opening a connection per request, or failing with "too many connections".
+    """
+    pool = BlockingConnectionPool.from_url(
         url,
         decode_responses=True,
         socket_timeout=timeout_s,
         socket_connect_timeout=timeout_s,
         health_check_interval=30,
         max_connections=max_connections,
+        timeout=timeout_s,
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1),
         retry_on_error=[RedisConnectionError],
     )
+    return Redis.from_pool(pool)
 
 
 async def check_eviction_policy(redis: Redis) -> None:
