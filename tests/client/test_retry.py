@@ -5,6 +5,7 @@ processes in test_client_stack.py."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -348,3 +349,28 @@ def test_sync_wait_times_out(sleeps: list[float]) -> None:
                            lambda r: httpx.Response(200, json=status_body())))
     with client(script, channel="poll") as c, pytest.raises(jobgate.JobTimeout):
         c.wait(JOB, timeout=0.0)
+
+
+async def test_async_callbacks_may_be_coroutines_and_timeouts_are_typed(
+    sleeps: list[float],
+) -> None:
+    script = Script(router(
+        lambda r: httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse(
+            ("1-0", "progress", {"progress": 0.5, "message": "half"}),
+            ("2-0", "state", {"status": "completed", "attempt": 1, "message": "done"})))))
+    seen: list[float] = []
+
+    async def on_progress(p: jobgate.Progress) -> None:
+        seen.append(p.progress)
+
+    async with aclient(script) as c:
+        await c.wait(JOB, on_progress=on_progress)
+    assert seen == [0.5, 0.5]
+
+    async def hang(r: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(10)
+        raise AssertionError("not reached")
+
+    async with jobgate.AsyncClient("http://x", "t", transport=httpx.MockTransport(hang)) as c:
+        with pytest.raises(jobgate.JobTimeout):
+            await c.wait(JOB, timeout=0.05)

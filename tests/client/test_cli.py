@@ -1,0 +1,158 @@
+"""`jobgate submit|status|result|cancel|watch` as a user runs them: a real
+subprocess against a real server, reading stdout, stderr and the exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import jobgate
+from jobgate.client.cli import AGENTS, MODES, describe, time_left
+from tests.client.conftest import MakeStack
+from tests.server import Stack
+
+JOBGATE = str(Path(sys.executable).parent / "jobgate")
+
+
+def env_for(stack: Stack, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBGATE_")}
+    env.update({"JOBGATE_URL": stack.url, "JOBGATE_TOKEN": stack.token()}, **extra)
+    return env
+
+
+def cli(stack: Stack, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([JOBGATE, *args], env=env_for(stack), capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_submit_wait_prints_the_response(stack: Stack) -> None:
+    out = cli(stack, "submit", "--query", "a todo app for cats", "--mode", "parallel", "--wait")
+    assert out.returncode == 0, out.stderr
+    assert "Simulated" in out.stdout
+    assert "job " in out.stderr
+
+
+def test_submit_wait_json_parses(stack: Stack) -> None:
+    out = cli(stack, "submit", "--query", "cats", "--mode", "sequential",
+              "--agents", "research,analysis", "--primary", "summary", "--priority", "high",
+              "--wait", "--json")
+    assert out.returncode == 0, out.stderr
+    body = json.loads(out.stdout)
+    assert body["status"] == "completed"
+    response = jobgate.MultiAgentResponse.model_validate(body["result"])
+    assert response.primary_agent == "summary"
+    assert {i.from_agent for i in response.agent_interactions} >= {"research", "analysis"}
+
+
+def test_submit_then_status_result_watch(stack: Stack) -> None:
+    out = cli(stack, "submit", "--query", "cats", "--mode", "parallel")
+    assert out.returncode == 0, out.stderr
+    job_id = out.stdout.strip()
+    watch = cli(stack, "watch", job_id)
+    assert watch.returncode == 0, watch.stderr
+    lines = watch.stdout.splitlines()
+    assert lines[0].startswith("[state] pending") and lines[-1].startswith("[state] completed")
+    assert any(line.startswith("[agent_output]") for line in lines)
+    raw = cli(stack, "watch", job_id, "--json")
+    events = [json.loads(line) for line in raw.stdout.splitlines()]
+    assert {"id", "type", "data"} <= set(events[0]) and events[-1]["data"]["status"] == "completed"
+    status = cli(stack, "status", job_id)
+    assert json.loads(status.stdout)["status"] == "completed"
+    result = cli(stack, "result", job_id)
+    assert result.returncode == 0 and "Simulated" in result.stdout
+    as_json = cli(stack, "result", job_id, "--json")
+    assert json.loads(as_json.stdout)["job_id"] == job_id
+
+
+def test_usage_errors_exit_2(stack: Stack) -> None:
+    assert cli(stack, "submit").returncode == 2  # --query missing
+    assert cli(stack, "submit", "--query", "q", "--mode", "chaos").returncode == 2
+    assert cli(stack, "submit", "--query", "q", "--agents", "nobody").returncode == 2
+
+
+def test_unknown_job_and_bad_token_exit_1(stack: Stack) -> None:
+    out = cli(stack, "status", "0b9e7f64-9d1c-4f34-a1b1-0a6c1d2c3e4f")
+    assert out.returncode == 1 and "404" in out.stderr
+    bad = subprocess.run([JOBGATE, "status", "x", "--token", "forged", "--url", stack.url],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 1 and "401" in bad.stderr
+
+
+def _first_job(stack: Stack) -> str:
+    with jobgate.Client(stack.url, stack.token()) as c:
+        deadline = time.monotonic() + 20
+        while not (jobs := c.jobs().jobs):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        return jobs[0].job_id
+
+
+def test_a_cancelled_job_exits_3(slow_stack: Stack) -> None:
+    proc = subprocess.Popen([JOBGATE, "submit", "--query", "cats", "--mode", "sequential",
+                             "--wait", "--json"], env=env_for(slow_stack),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    job_id = _first_job(slow_stack)
+    assert cli(slow_stack, "cancel", job_id).returncode == 0
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 3, err
+    assert json.loads(out)["status"] == "cancelled"
+    assert cli(slow_stack, "result", job_id).returncode == 3
+
+
+def test_a_failed_job_exits_1(make_stack: MakeStack) -> None:
+    stack = make_stack(JOBGATE_LLM_BACKEND="openai", JOBGATE_LLM_BASE_URL="http://127.0.0.1:9",
+                       JOBGATE_LLM_API_KEY="sk-test", JOBGATE_MAX_ATTEMPTS="1")
+    out = cli(stack, "submit", "--query", "cats", "--wait")
+    assert out.returncode == 1, out.stderr
+    assert "llm_unavailable" in out.stderr
+
+
+def test_timeout_exits_4_and_leaves_the_job(slow_stack: Stack) -> None:
+    out = cli(slow_stack, "submit", "--query", "cats", "--mode", "sequential", "--wait",
+              "--timeout", "0.5")
+    assert out.returncode == 4, out.stderr
+    job_id = _first_job(slow_stack)
+    assert cli(slow_stack, "result", job_id).returncode in (0, 4)  # still running, or done
+
+
+@pytest.mark.parametrize("cancel_on_abort", [False, True])
+def test_ctrl_c_stops_waiting(slow_stack: Stack, cancel_on_abort: bool) -> None:
+    args = [JOBGATE, "submit", "--query", "cats", "--mode", "sequential", "--wait"]
+    proc = subprocess.Popen(args + (["--cancel-on-abort"] if cancel_on_abort else []),
+                            env=env_for(slow_stack), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    job_id = _first_job(slow_stack)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "stopped waiting" in err
+    with jobgate.Client(slow_stack.url, slow_stack.token()) as c:
+        state = c.status(job_id).status
+        expected = jobgate.JobState.CANCELLED if cancel_on_abort else jobgate.JobState.COMPLETED
+        assert state is expected or c.wait(job_id).status is expected
+
+
+def test_progress_line_helpers() -> None:
+    p = jobgate.Progress(job_id="j", status=jobgate.JobState.PROCESSING, progress=0.25,
+                         message="m", attempt=1,
+                         step=jobgate.Step(agent="research", index=2, total=7))
+    assert describe(p) == "research (2/7)"
+    assert time_left(p, elapsed=3.0, estimate=None) == pytest.approx(9.0)
+    early = jobgate.Progress(job_id="j", status=jobgate.JobState.PENDING, progress=0.0,
+                             message="queued", attempt=0)
+    assert describe(early) == "queued"
+    assert time_left(early, elapsed=1.0, estimate=5.0) == 4.0
+    assert time_left(early, elapsed=1.0, estimate=None) is None
+
+
+def test_help_names_every_agent_and_mode() -> None:
+    assert AGENTS.split(", ") == [a.value for a in jobgate.AgentName]
+    assert all(m.value in MODES for m in jobgate.CoordinationMode)
