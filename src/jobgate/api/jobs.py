@@ -239,7 +239,7 @@ def job_router(kind: JobKind) -> APIRouter:  # noqa: C901 - one closure per endp
             )
         stream = event_stream(svc, waiters_of(request), job_id, owner, last_event_id)
         return EventSourceResponse(
-            stream, ping=int(svc.settings.sse_heartbeat_s),
+            stream, ping=svc.settings.sse_heartbeat_s,
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
