@@ -35,7 +35,7 @@ async def test_streams_words_over_step_s(step_s: float) -> None:
         elapsed = time.monotonic() - started
     assert text == simulate(system, prompt)
     assert "".join(tokens) == text and len(tokens) > 10
-    assert step_s <= elapsed < step_s + 0.25
+    assert step_s <= elapsed < step_s + 1.0
     assert llm.name == "simulated"
 
 
