@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import signal
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any
@@ -135,19 +134,9 @@ def worker(
 
 async def _worker_main(settings: Settings, concurrency: int | None, burst: bool) -> None:
     from jobgate.handlers import registry
-    from jobgate.services import Services
-    from jobgate.worker import Worker
+    from jobgate.worker import serve
 
-    svc = await Services.open(settings)
-    w = Worker(svc.store, registry(settings), settings, blocking_redis=svc.blocking,
-               concurrency=concurrency, burst=burst)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, w.request_stop)
-    try:
-        await w.run()
-    finally:
-        await svc.close()
+    await serve(settings, registry(settings), concurrency=concurrency, burst=burst)
 
 
 @app.command()

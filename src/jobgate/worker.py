@@ -337,3 +337,28 @@ class Worker:
                 await self._flush_once()
             except TRANSIENT:
                 await asyncio.sleep(0.2)
+
+
+async def serve(
+    settings: Settings,
+    handlers: Mapping[str, Handler],
+    *,
+    concurrency: int | None = None,
+    burst: bool = False,
+) -> Worker:
+    """Run one worker until SIGTERM/SIGINT (or, in burst mode, an empty queue)."""
+    import signal
+
+    from jobgate.services import Services
+
+    svc = await Services.open(settings)
+    w = Worker(svc.store, handlers, settings, blocking_redis=svc.blocking,
+               concurrency=concurrency, burst=burst)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, w.request_stop)
+    try:
+        await w.run()
+    finally:
+        await svc.close()
+    return w
