@@ -27,10 +27,14 @@ class Services:
     notifier: Notifier
 
     @classmethod
-    async def open(cls, settings: Settings, *, check_policy: bool = True) -> Services:
+    async def open(
+        cls, settings: Settings, *, check_policy: bool = True, workers_concurrency: int = 0
+    ) -> Services:
+        """`workers_concurrency`: jobs run in this process, each may write progress."""
         assert settings.redis_url, "resolve the Redis URL (or start embedded Valkey) first"
         redis = connect(
-            settings.redis_url, settings.redis_timeout_s, settings.redis_max_connections
+            settings.redis_url, settings.redis_timeout_s,
+            settings.redis_max_connections + workers_concurrency,
         )
         # BLPOP (one per worker loop) and pub/sub (one per process) hold their
         # connection while they wait, longer than a command may take: their own pool.

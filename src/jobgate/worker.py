@@ -27,7 +27,7 @@ from jobgate.context import JobContext
 from jobgate.errors import JobError, LeaseLost, PermanentError, RetryableError
 from jobgate.job import TIMEOUT, next_retry_delay, should_retry
 from jobgate.settings import Settings
-from jobgate.store.connection import TRANSIENT
+from jobgate.store.connection import STORE_DOWN, TRANSIENT
 from jobgate.store.jobs import Claimed, JobStore, Outcome
 
 log = logging.getLogger(__name__)
@@ -228,24 +228,28 @@ class Worker:
             async with timeout:
                 result = await handler(r.ctx, c.payload)
             return Outcome(c.job_id, c.lease, "completed", serde.dumps(result), "completed")
-        except TimeoutError:
-            if not timeout.expired():
-                return self._failure(c, "internal_error", "TimeoutError inside the handler")
-            return self._failure(c, TIMEOUT, f"job exceeded its timeout of {c.timeout_s:g}s")
-        except RetryableError as exc:
-            return self._retry_or_fail(c, exc)
-        except JobError as exc:
-            return self._failure(c, exc.code, str(exc))
         except (LeaseLost, asyncio.CancelledError):
             raise
-        except TypeError as exc:
-            if "JSON serializable" in str(exc):
-                return self._failure(c, "bad_result", str(exc))
-            log.exception("handler crashed", extra={"job_id": c.job_id, "attempt": c.attempt})
-            return self._failure(c, "internal_error", f"TypeError: {exc}")
         except Exception as exc:
-            log.exception("handler crashed", extra={"job_id": c.job_id, "attempt": c.attempt})
-            return self._failure(c, "internal_error", f"{type(exc).__name__}: {exc}")
+            return self._outcome_of_error(c, exc, timeout.expired())
+
+    def _outcome_of_error(self, c: Claimed, exc: Exception, timed_out: bool) -> Outcome:
+        """Decide how an attempt that raised ends: retry, or fail with which code."""
+        if isinstance(exc, STORE_DOWN):  # the store blinked under a progress write
+            return self._retry_or_fail(
+                c, RetryableError(f"job store unavailable: {exc}", code="store_unavailable")
+            )
+        if isinstance(exc, TimeoutError) and timed_out:
+            return self._failure(c, TIMEOUT, f"job exceeded its timeout of {c.timeout_s:g}s")
+        if isinstance(exc, RetryableError):
+            return self._retry_or_fail(c, exc)
+        if isinstance(exc, JobError):
+            return self._failure(c, exc.code, str(exc))
+        if isinstance(exc, TypeError) and "JSON serializable" in str(exc):
+            return self._failure(c, "bad_result", str(exc))
+        log.error("handler crashed", exc_info=exc, extra={
+            "job_id": c.job_id, "attempt": c.attempt, "owner": c.owner, "kind": c.kind})
+        return self._failure(c, "internal_error", f"{type(exc).__name__}: {exc}")
 
     def _failure(self, c: Claimed, code: str, message: str) -> Outcome:
         body = serde.dumps({"code": code, "message": message})
@@ -269,7 +273,9 @@ class Worker:
         self.stats.lost += 1
         self._running.pop(r.claimed.job_id, None)
         self._slot_freed.set()
-        log.info("job lost its lease", extra={"job_id": r.claimed.job_id})
+        c = r.claimed
+        log.info("job lost its lease", extra={"job_id": c.job_id, "attempt": c.attempt,
+                                               "owner": c.owner, "kind": c.kind})
 
     # -- background loops ------------------------------------------------
     async def _heartbeat_loop(self) -> None:
@@ -351,7 +357,8 @@ async def serve(
 
     from jobgate.services import Services
 
-    svc = await Services.open(settings)
+    concurrency = concurrency or settings.worker_concurrency
+    svc = await Services.open(settings, workers_concurrency=concurrency)
     w = Worker(svc.store, handlers, settings, blocking_redis=svc.blocking,
                concurrency=concurrency, burst=burst)
     loop = asyncio.get_running_loop()

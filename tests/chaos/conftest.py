@@ -16,10 +16,9 @@ from tests.chaos.harness import Cluster, sync_redis
 def cluster(valkey: EmbeddedValkey, namespace: str, tmp_path: Path) -> Iterator[Cluster]:
     """Nothing started yet: each test starts the APIs and workers it needs."""
     c = Cluster(valkey.url, namespace, tmp_path / "cluster",
-                extra_env={"JOBGATE_LOG_LEVEL": "INFO", "JOBGATE_SHUTDOWN_GRACE_S": "1"})
+                extra_env={"JOBGATE_LOG_LEVEL": "INFO", "JOBGATE_SHUTDOWN_GRACE_S": "1",
+                           "JOBGATE_MAX_ACTIVE_JOBS_PER_USER": "100000"})
     yield c
-    for p in c.workers:  # a SIGSTOPped process ignores SIGTERM until continued
-        p.kill()
     c.stop()
 
 

@@ -10,6 +10,7 @@ the processes' memory: they are the ones being killed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import Iterable
@@ -41,7 +42,7 @@ class Cluster(Stack):
 
     spawned: int = 0
     deaths: int = 0
-    kills: list[float] = field(default_factory=list)
+    retired: list[Proc] = field(default_factory=list)  # replaced; reaped at the end
 
     def _spawn(self, args: list[str], env: dict[str, str]) -> Proc:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -68,6 +69,7 @@ class Cluster(Stack):
         """Start a fresh process like `proc` (which is dead or dying) in its place."""
         new = self._spawn(proc.args, proc.env)
         self.workers[self.workers.index(proc)] = new
+        self.retired.append(proc)
         return new
 
     def respawn_dead(self) -> int:
@@ -85,8 +87,14 @@ class Cluster(Stack):
         old.kill()
         new = Proc(old.args, old.env, old.log).start()
         self.apis[index] = new
+        self.retired.append(old)
         wait_http(f"http://127.0.0.1:{self.ports[index]}/healthz", new)
         return new
+
+    def stop(self) -> None:
+        for p in self.workers + self.retired:  # SIGKILL reaches a SIGSTOPped one too
+            p.kill()
+        super().stop()
 
     def api_url(self, index: int) -> str:
         return f"http://127.0.0.1:{self.ports[index]}"
@@ -98,15 +106,6 @@ class Cluster(Stack):
             return None
         pid = int(str(lease).split(":")[0].split("-")[-2])
         return next((p for p in self.workers if p.popen is not None and p.pid == pid), None)
-
-    def grep_logs(self, needle: str) -> list[dict[str, Any]]:
-        """Every JSON log line of every process (past ones too) whose text holds `needle`."""
-        out = []
-        for path in sorted(self.data_dir.glob("*.log")):
-            for line in path.read_text(errors="replace").splitlines():
-                if needle in line and line.startswith("{"):
-                    out.append(serde.loads(line))
-        return out
 
 
 def sync_redis(url: str) -> redis.Redis:
@@ -200,3 +199,81 @@ class Poller:
     @property
     def server_errors(self) -> list[int]:
         return [c for c in self.codes if c >= 500]
+
+
+def report(scenario: str, **figures: Any) -> None:
+    """Print a scenario's figures; with JOBGATE_CHAOS_REPORT=path, append them as JSON."""
+    import json
+    import os
+
+    line = json.dumps({"scenario": scenario, **figures})
+    print(f"\n[figures] {line}")
+    path = os.environ.get("JOBGATE_CHAOS_REPORT")
+    if path:
+        with open(path, "a") as f:
+            f.write(line + "\n")
+
+
+class RawHTTP:
+    """A bare HTTP/1.1 keep-alive client for load: httpx costs the test process
+    several ms of CPU a request, more than the server it measures.
+
+    Only what jobgate's JSON answers need (Content-Length bodies). Raises
+    ConnectionError when the server is gone, so the caller can fail over.
+    """
+
+    def __init__(self, host: str, port: int, size: int = 16) -> None:
+        self.host, self.port = host, port
+        self._idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter] | None] = (
+            asyncio.Queue()
+        )
+        for _ in range(size):
+            self._idle.put_nowait(None)
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: Any = None
+    ) -> tuple[int, dict[str, str], Any]:
+        data = serde.dumps(body).encode() if body is not None else b""
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        raw = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n{head}"
+               f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+               ).encode() + data
+        conn = await self._idle.get()
+        for fresh in (conn is None, True):  # a kept-alive connection may have timed out
+            try:
+                if conn is None:
+                    conn = await asyncio.open_connection(self.host, self.port)
+                status, got, payload = await self._exchange(*conn, raw)
+                break
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
+                if conn is not None:
+                    conn[1].close()
+                conn = None
+                if fresh:
+                    self._idle.put_nowait(None)
+                    raise ConnectionError(f"{method} {path}: {exc!r}") from None
+        self._idle.put_nowait(conn)
+        return status, got, serde.loads(payload) if payload else None
+
+    @staticmethod
+    async def _exchange(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        writer.write(raw)
+        status_line = await reader.readline()
+        if not status_line:
+            raise ConnectionResetError("server closed the connection")
+        status = int(status_line.split()[1])
+        got: dict[str, str] = {}
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            k, _, v = line.decode("latin-1").partition(":")
+            got[k.strip().lower()] = v.strip()
+        return status, got, await reader.readexactly(int(got.get("content-length", "0")))
+
+    async def aclose(self) -> None:
+        while not self._idle.empty():
+            conn = self._idle.get_nowait()
+            if conn is not None:
+                conn[1].close()
+                with contextlib.suppress(OSError):
+                    await conn[1].wait_closed()

@@ -16,11 +16,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from jobgate import serde
 from jobgate.models import _Wire
 
 MAX_QUERY_CHARS = 20_000
 MAX_CONTEXT_CHARS = 20_000
 MAX_CONTEXT_KEYS = 100
+MAX_CONTEXT_DEPTH = 32
 MAX_ID_CHARS = 200
 
 
@@ -87,13 +89,30 @@ class MultiAgentRequest(BaseModel):
             return v
         if len(v) > MAX_CONTEXT_KEYS:
             raise ValueError(f"context has more than {MAX_CONTEXT_KEYS} keys")
+        if _depth(v) > MAX_CONTEXT_DEPTH:
+            raise ValueError(f"context is nested more than {MAX_CONTEXT_DEPTH} deep")
         try:
-            size = len(json.dumps(v, ensure_ascii=False))
+            size = len(json.dumps(v, ensure_ascii=False, allow_nan=False))
+            serde.dumps(v)  # as the store writes it: ints within 64 bits, valid Unicode
         except (TypeError, ValueError) as exc:
-            raise ValueError("context must be plain JSON") from exc
+            raise ValueError(
+                "context must be plain JSON: no NaN or Infinity, integers within 64 bits, "
+                "valid Unicode") from exc
         if size > MAX_CONTEXT_CHARS:
             raise ValueError(f"context is larger than {MAX_CONTEXT_CHARS} characters as JSON")
         return v
+
+
+def _depth(value: Any) -> int:
+    """How deep lists and objects nest (iterative: no recursion limit to hit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict | list):
+            deepest = max(deepest, d)
+            if d <= MAX_CONTEXT_DEPTH:
+                stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return deepest
 
 
 class AgentInteraction(_Wire):

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request, Response
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.routing import Match
 
 from jobgate import __version__, metrics
 from jobgate.api import errors, multi_agent, ops, web
@@ -33,12 +32,11 @@ class _RequestMetrics(BaseHTTPMiddleware):
     """Counts requests by route template (not raw path: ids would explode labels)."""
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        route = "unmatched"
-        for r in request.app.router.routes:
-            if r.matches(request.scope)[0] is Match.FULL:
-                route = getattr(r, "path", "unmatched")
-                break
         response = await call_next(request)
+        # The router records the route it chose in the scope (the template, with
+        # its `{job_id}`); nested routers mean a walk over app.router.routes can't.
+        matched = request.scope.get("route")
+        route = getattr(matched, "path_format", None) or getattr(matched, "path", "unmatched")
         metrics.HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
         return response
 
@@ -49,7 +47,8 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        svc = await Services.open(settings)
+        per_worker = concurrency or settings.worker_concurrency
+        svc = await Services.open(settings, workers_concurrency=workers * per_worker)
         app.state.svc = svc
         svc.notifier.start()
         pool = [

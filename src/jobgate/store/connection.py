@@ -15,6 +15,7 @@ from jobgate.errors import ConfigError
 SAFE_POLICIES = frozenset({"noeviction"})
 
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
+STORE_DOWN = (RedisConnectionError, RedisTimeoutError)  # raised by redis-py only
 
 
 def connect(url: str, timeout_s: float, max_connections: int = 8) -> Redis:
@@ -32,7 +33,10 @@ def connect(url: str, timeout_s: float, max_connections: int = 8) -> Redis:
         health_check_interval=30,
         max_connections=max_connections,
         timeout=timeout_s,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1),
+        # Retry a refused or reset connection once, never a timeout: a command that
+        # timed out may have run, and a second wait would double the time to a 503.
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1,
+                    supported_errors=(RedisConnectionError,)),
         retry_on_error=[RedisConnectionError],
     )
     return Redis.from_pool(pool)

@@ -28,7 +28,8 @@ for _, id in ipairs(lost) do
       end_job(ns, id, 'failed', 'worker lost; no attempts left', ttl, now, maxlen)
       gave_up = gave_up + 1
     else
-      redis.call('HSET', jk, 'state', 'pending', 'message', 'worker lost; retrying', 'updated', now)
+      redis.call('HSET', jk, 'state', 'pending', 'message', 'worker lost; retrying', 'updated', now,
+        'suspect', 1)
       redis.call('HDEL', jk, 'lease', 'lease_until')
       redis.call('LPUSH', ns .. ':queue:' .. st[4], id)
       emit(ns, id, maxlen, 'state', {status = 'pending', attempt = tonumber(st[2]),
@@ -47,8 +48,13 @@ for _, prio in ipairs({'high', 'normal', 'low'}) do
     if not id then break end
     local jk = job_key(ns, id)
     local st = redis.call('HMGET', jk, 'state', 'kind', 'owner', 'payload', 'max_attempts',
-      'timeout_s', 'created')
-    if st[1] == 'pending' then
+      'timeout_s', 'created', 'suspect')
+    if st[1] == 'pending' and st[8] == '1' and got > 0 then
+      -- a job whose worker died may be what killed it: it runs in a batch of its
+      -- own, so the jobs claimed with it do not die with it again
+      redis.call('LPUSH', q, id)
+      n = got
+    elseif st[1] == 'pending' then
       local attempt = redis.call('HINCRBY', jk, 'attempt', 1)
       local lease = worker .. ':' .. redis.call('HINCRBY', jk, 'fence', 1)
       local expiry = now + lease_us
@@ -62,6 +68,7 @@ for _, prio in ipairs({'high', 'normal', 'low'}) do
         table.insert(out, v)
       end
       got = got + 1
+      if st[8] == '1' then n = got end
     end
   end
 end
