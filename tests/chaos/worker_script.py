@@ -25,9 +25,8 @@ from jobgate import logs
 from jobgate.context import JobContext
 from jobgate.errors import RetryableError
 from jobgate.handlers import registry
-from jobgate.services import Services
 from jobgate.settings import Settings
-from jobgate.worker import Handler, Worker
+from jobgate.worker import Handler, serve
 
 
 async def poison(ctx: JobContext, payload: Any) -> None:
@@ -59,16 +58,7 @@ EXTRA: dict[str, Handler] = {"poison": poison, "stall": stall, "flaky": flaky, "
 
 async def main(concurrency: int) -> None:
     settings = Settings()
-    svc = await Services.open(settings)
-    w = Worker(svc.store, {**registry(settings), **EXTRA}, settings,
-               blocking_redis=svc.blocking, concurrency=concurrency)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, w.request_stop)
-    try:
-        await w.run()
-    finally:
-        await svc.close()
+    await serve(settings, {**registry(settings), **EXTRA}, concurrency=concurrency)
 
 
 if __name__ == "__main__":
