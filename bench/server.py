@@ -37,7 +37,7 @@ class Valkey:
     def start(cls) -> Valkey:
         data = Path(tempfile.mkdtemp(prefix="bench-valkey-"))
         ev = EmbeddedValkey(data, persistence=False)
-        cmd = pinned(VALKEY_CORE, ev.command() + ["--maxclients", "20000"])
+        cmd = pinned(VALKEY_CORE, [*ev.command(), "--maxclients", "20000"])
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         ev.proc = proc

@@ -80,13 +80,15 @@ async def _latency_async(sys_: AsyncSystem, args: argparse.Namespace) -> dict[st
     await sys_.wait(await sys_.enqueue(time.time()))  # worker is up and warm
     samples: list[tuple[float, float, float, float]] = []
     errors = [0]
+    first_error: list[str] = []
 
     async def one() -> None:
         t_submit = time.time()
         try:
             res = await sys_.wait(await sys_.enqueue(t_submit))
-        except Exception:
+        except Exception as exc:
             errors[0] += 1
+            first_error[:] = first_error or [f"{type(exc).__name__}: {exc}"[:200]]
             return
         samples.append((t_submit, res["t"], res["t"], time.time()))
 
@@ -100,7 +102,8 @@ async def _latency_async(sys_: AsyncSystem, args: argparse.Namespace) -> dict[st
         tasks.append(asyncio.create_task(one()))
     await asyncio.gather(*tasks)
     await sys_.close()
-    return {**latency_stats(samples), "rate": args.rate, "errors": errors[0]}
+    return {**latency_stats(samples), "rate": args.rate, "errors": errors[0],
+            "first_error": first_error[0] if first_error else None}
 
 
 def main_async(sys_: AsyncSystem) -> None:

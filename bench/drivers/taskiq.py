@@ -44,7 +44,7 @@ class Taskiq(AsyncSystem):
     def run_worker(self, args: argparse.Namespace) -> None:
         async def go() -> None:
             broker.is_worker_process = True
-            await run_receiver_task(broker, max_async_tasks=args.concurrency)
+            await run_receiver_task(broker, max_async_tasks=args.concurrency, run_startup=True)
 
         run_loop(go())
 

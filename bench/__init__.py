@@ -1,0 +1,1 @@
+"""Benchmarks of jobgate against its peers on one shared Valkey: `python -m bench`."""

@@ -1,0 +1,311 @@
+"""Workloads 4 (HTTP waiting) and 7 (idle SSE memory): jobgate's API only.
+
+Each user has its own token and keep-alive connection, submits one
+multi-agent job (sequential, one agent: one step of JOBGATE_SIM_STEP_S) and
+waits by polling every P s, by long-poll, or by SSE. Notice latency is the
+time from the job's `completed_at` to the moment the client learns it ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import resource
+import sys
+import time
+from datetime import datetime
+from typing import Any
+
+from bench.common import commands_delta, commandstats, cpu_seconds_of_tree, percentile, rss_bytes
+from bench.engine import LOGS
+from bench.http_client import Conn
+from bench.server import Background, Valkey, driver_env
+from jobgate.api.auth import mint_token
+from jobgate.embedded import free_port
+
+SECRET = "bench-secret-0123456789-abcdefghijkl"
+PREFIX = "/api/multi-agent"
+BODY = {"request": {"query": "benchmark", "coordination_mode": "sequential",
+                    "supporting_agents": []}}
+TERMINAL = {"completed", "failed", "cancelled"}
+SSE_MAX_S = 50.0  # the API's JOBGATE_SSE_MAX_CONNECTION_S default: the reconnect cadence
+
+
+def raise_nofile() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class Stack:
+    def __init__(self, v: Valkey, job_s: float, worker: bool, **env: str) -> None:
+        self.v, self.port = v, free_port()
+        e = driver_env(v.url, JOBGATE_REDIS_URL=v.url, JOBGATE_NAMESPACE="http",
+                       JOBGATE_AUTH_SECRET=SECRET, JOBGATE_SIM_STEP_S=str(job_s),
+                       JOBGATE_LOG_LEVEL="WARNING",
+                       **{"JOBGATE_MAX_ACTIVE_JOBS_PER_USER": "1000", **env})
+        py = sys.executable
+        self.api = Background([py, "-m", "jobgate.cli", "api", "--port", str(self.port)],
+                              e, LOGS / "api.log")
+        self.worker = Background([py, "-m", "jobgate.cli", "worker", "--concurrency", "1200"],
+                                 e, LOGS / "http-worker.log", core=None) if worker else None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                import httpx
+
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).is_success:
+                    break
+            except Exception:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"API did not start: {self.api.tail()}")
+
+    def conn(self, user: int) -> Conn:
+        return Conn("127.0.0.1", self.port, mint_token(SECRET, f"u{user}"))
+
+    def stop(self) -> None:
+        if self.worker:
+            self.worker.stop()
+        self.api.stop()
+
+
+def _ts(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
+
+
+async def _submit(c: Conn) -> dict[str, Any]:
+    for _ in range(20):
+        status, _, body = await c.request("POST", f"{PREFIX}/submit", BODY)
+        if status == 202:
+            out: dict[str, Any] = body
+            return out
+        ERRORS.append(f"submit {status} {str(body)[:160]}")
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"submit: {status} {body}")
+
+
+ERRORS: list[str] = []
+
+
+def _ok(code: int, body: Any) -> bool:
+    """A non-200 answer (e.g. 503 when the API's Redis pool is exhausted) is counted,
+    and the client carries on as a real one would."""
+    if code == 200 and isinstance(body, dict) and "status" in body:
+        return True
+    ERRORS.append(f"{code} {str(body)[:160]}")
+    return False
+
+
+async def _wait_poll(c: Conn, job: dict[str, Any], every: float) -> float:
+    while True:
+        await asyncio.sleep(every)
+        code, _, st = await c.request("GET", job["status_url"])
+        if _ok(code, st) and st["status"] in TERMINAL:
+            return time.time()
+
+
+async def _wait_long(c: Conn, job: dict[str, Any]) -> float:
+    etag: str | None = None
+    while True:
+        code, h, st = await c.request("GET", job["status_url"] + "?wait=50",
+                                      headers={"If-None-Match": etag} if etag else None)
+        if not _ok(code, st):
+            await asyncio.sleep(0.5)
+            continue
+        etag = h.get("etag")
+        if st["status"] in TERMINAL:
+            return time.time()
+
+
+async def _wait_sse(c: Conn, job: dict[str, Any], counts: dict[str, int]) -> float:
+    seen: dict[str, Any] = {}
+
+    def on_event(ev: dict[str, str]) -> bool:
+        seen["id"] = ev.get("id", seen.get("id"))
+        if ev.get("event") == "state" and any(f'"{s}"' in ev.get("data", "") for s in TERMINAL):
+            seen["t"] = time.time()
+            return True
+        return False
+
+    while "t" not in seen:
+        hdr = {"Last-Event-ID": seen["id"]} if seen.get("id") else None
+        try:
+            await c.sse(job["events_url"], on_event, hdr)
+        except (RuntimeError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            ERRORS.append(f"sse: {exc}"[:160])
+            await c.close()
+            await asyncio.sleep(0.5)
+        counts["sse_connections"] += 1
+    return float(seen["t"])
+
+
+async def _user(stack: Stack, i: int, mode: str, delay: float, out: list[tuple[float, int]],
+                counts: dict[str, int]) -> None:
+    await asyncio.sleep(delay)
+    c = stack.conn(i)
+    job = await _submit(c)
+    if mode.startswith("poll"):
+        t = await _wait_poll(c, job, float(mode[4:]))
+    elif mode == "longpoll":
+        t = await _wait_long(c, job)
+    else:
+        t = await _wait_sse(c, job, counts)
+    while True:
+        code, _, res = await c.request("GET", job["result_url"])
+        if code == 200:
+            break
+        ERRORS.append(f"{code} {str(res)[:160]}")
+        await asyncio.sleep(0.5)
+    out.append((t - _ts(res["completed_at"]), c.requests))
+    await c.close()
+
+
+async def _run_users(stack: Stack, mode: str, users: int, spread_s: float) -> dict[str, Any]:
+    r = stack.v.client()
+    out: list[tuple[float, int]] = []
+    counts = {"sse_connections": 0}
+    ERRORS.clear()
+    c0, cpu0 = commandstats(r), cpu_seconds_of_tree(stack.api.pid)
+    rss_peak, t0 = 0, time.monotonic()
+    task = asyncio.gather(*(_user(stack, i, mode, spread_s * i / users, out, counts)
+                            for i in range(users)))
+    while not task.done():
+        rss_peak = max(rss_peak, rss_bytes(stack.api.pid))
+        await asyncio.sleep(0.25)
+    await task
+    dt = time.monotonic() - t0
+    cpu = cpu_seconds_of_tree(stack.api.pid) - cpu0
+    delta = commands_delta(c0, commandstats(r))
+    lat = [x[0] * 1000 for x in out]
+    return {
+        "users": users, "mode": mode, "seconds": dt,
+        "requests_per_job": sum(x[1] for x in out) / len(out),
+        "notice_p50_ms": percentile(lat, 50), "notice_p99_ms": percentile(lat, 99),
+        "api_cpu_s": cpu, "api_rss_peak_mb": rss_peak / 2**20,
+        "redis_commands_per_job": sum(delta.values()) / len(out),
+        "errors": len(ERRORS), "first_errors": sorted(set(ERRORS))[:3],
+    }
+
+
+def waiting(v: Valkey, users_list: list[int], modes: list[str], job_s: float,
+            spread_s: float) -> list[dict[str, Any]]:
+    results = []
+    for users in users_list:
+        for mode in modes:
+            v.client().flushall()
+            stack = Stack(v, job_s, worker=True)
+            try:
+                res = asyncio.run(_run_users(stack, mode, users, spread_s))
+                res["job_s"] = job_s
+                results.append(res)
+                print(f"  http {users} users {mode}: {res}", flush=True)
+            except Exception as exc:
+                results.append({"users": users, "mode": mode, "job_s": job_s,
+                                "error": f"{type(exc).__name__}: {exc}"[-300:]})
+                print(f"  http {users} users {mode}: FAILED {exc}", flush=True)
+            finally:
+                stack.stop()
+    return results
+
+
+def analytic_requests(job_s: float, poll_s: float) -> dict[str, float]:
+    """Requests for one job of job_s seconds: submit + waiting + the result fetch."""
+    return {"sse": 1 + math.ceil(job_s / SSE_MAX_S) + 1,
+            "poll": 1 + math.floor(job_s / poll_s) + 1, "job_s": job_s, "poll_s": poll_s}
+
+
+async def _idle(  # noqa: C901 - one measurement script, read top to bottom
+    stack: Stack, counts: list[int], measure_s: float
+) -> dict[str, Any]:
+    """Open SSE streams (then long-polls) on jobs that do not change; measure the API."""
+    r = stack.v.client()
+    out: dict[str, Any] = {}
+    conns: list[Conn] = []
+    sem = asyncio.Semaphore(200)
+
+    async def submit(i: int) -> tuple[Conn, dict[str, Any]]:
+        async with sem:
+            c = stack.conn(i)
+            job = await _submit(c)
+            return c, job
+
+    jobs = await asyncio.gather(*(submit(i) for i in range(max(counts))))
+    rss0 = rss_bytes(stack.api.pid)
+    opened: list[asyncio.Future[None]] = []
+    connected = [0]
+
+    def hold(ev: dict[str, str]) -> bool:
+        if ev.get("event") == "state" and '"pending"' in ev.get("data", ""):
+            connected[0] += 1
+        return False
+
+    for n in sorted(counts):
+        for c, job in jobs[len(opened):n]:
+            conns.append(c)
+            opened.append(asyncio.ensure_future(c.sse(job["events_url"], hold)))
+        deadline = time.monotonic() + 120
+        while connected[0] < n and time.monotonic() < deadline:
+            if sum(1 for f in opened if f.done()) + connected[0] >= n:
+                break  # the rest failed (counted below)
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)
+        cpu0, t0 = cpu_seconds_of_tree(stack.api.pid), time.monotonic()
+        c0 = commandstats(r)
+        await asyncio.sleep(measure_s)
+        cpu_pct = (cpu_seconds_of_tree(stack.api.pid) - cpu0) / (time.monotonic() - t0) * 100
+        delta = commands_delta(c0, commandstats(r))
+        rss = rss_bytes(stack.api.pid)
+        failed = sum(1 for f in opened if f.done())
+        out[f"sse_{n}"] = {
+            "connections": connected[0], "failed_to_open": failed, "api_rss_mb": rss / 2**20,
+            "bytes_per_connection": (rss - rss0) / max(connected[0], 1), "api_cpu_pct": cpu_pct,
+            "redis_connections_of_api": _api_connections(r),
+            "redis_commands_per_s": sum(delta.values()) / measure_s,
+        }
+        print(f"  idle SSE {n}: {out[f'sse_{n}']}", flush=True)
+    for c in conns:
+        await c.close()
+    for f in opened:
+        f.cancel()
+    await asyncio.sleep(2.0)
+    # long-poll: the same jobs, each client waits with its ETag
+    n = min(counts)
+    lp = [stack.conn(i) for i in range(n)]
+    etags = []
+    for c, (_, job) in zip(lp, jobs, strict=False):
+        _, h, _ = await c.request("GET", job["status_url"])
+        etags.append(h["etag"])
+    tasks = [asyncio.ensure_future(c.request("GET", job["status_url"] + "?wait=50",
+                                             headers={"If-None-Match": e}))
+             for c, (_, job), e in zip(lp, jobs, etags, strict=False)]
+    await asyncio.sleep(2.0)
+    cpu0, t0, c0 = cpu_seconds_of_tree(stack.api.pid), time.monotonic(), commandstats(r)
+    await asyncio.sleep(measure_s)
+    cpu_pct = (cpu_seconds_of_tree(stack.api.pid) - cpu0) / (time.monotonic() - t0) * 100
+    delta = commands_delta(c0, commandstats(r))
+    out[f"longpoll_{n}"] = {"connections": n, "api_cpu_pct": cpu_pct,
+                            "redis_connections_of_api": _api_connections(r),
+                            "redis_commands_per_s": sum(delta.values()) / measure_s}
+    print(f"  idle long-poll {n}: {out[f'longpoll_{n}']}", flush=True)
+    for t in tasks:
+        t.cancel()
+    for c in lp:
+        await c.close()
+    return out
+
+
+def _api_connections(r: Any) -> int:
+    """Clients other than this orchestrator's own (the API is the only other process)."""
+    return len([c for c in r.client_list() if c.get("cmd") not in ("client|list",)])
+
+
+def idle_streams(v: Valkey, counts: list[int], measure_s: float) -> dict[str, Any]:
+    v.client().flushall()
+    stack = Stack(v, 5.0, worker=False, JOBGATE_SSE_MAX_CONNECTION_S="600")
+    try:
+        return asyncio.run(_idle(stack, counts, measure_s))
+    finally:
+        stack.stop()
+
+
+__all__ = ["analytic_requests", "idle_streams", "raise_nofile", "waiting"]
