@@ -130,7 +130,9 @@ class Worker:
     async def _claim_loop(self) -> None:
         backoff = 0.05
         while not self._stopping.is_set():
-            free = self.concurrency - len(self._running)
+            # A finished job frees its slot at once; its outcome is written by the
+            # flusher meanwhile, so claiming and completing overlap.
+            free = self.concurrency - sum(1 for r in self._running.values() if not r.done)
             if free <= 0:
                 self._slot_freed.clear()
                 await self._wait_any(self._slot_freed, self.settings.worker_poll_s)
@@ -217,6 +219,7 @@ class Worker:
         r.done = True
         self._outcomes.append(outcome)
         self._flush_wanted.set()
+        self._slot_freed.set()
 
     async def _outcome(self, r: _Running) -> Outcome:
         c = r.claimed

@@ -63,16 +63,22 @@ class Load:
             await asyncio.sleep(0.1)
 
     async def kill_workers(self, every_s: float, done: asyncio.Event) -> None:
-        wait = min(every_s, 2.0)  # the first kill early, while the submits pour in
-        while True:
+        """Kill a worker every `every_s`, and also as the submits pass a third and
+        two thirds of the total, so even a fast run sees two kills mid-load."""
+        last = time.monotonic() - every_s + min(every_s, 2.0)  # the first kill early
+        while not done.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), wait)
+                await asyncio.wait_for(done.wait(), 0.05)
                 return
-            wait = every_s
+            due_by_time = time.monotonic() - last >= every_s
+            due_by_progress = self.kills < 2 and len(self.ids) >= self.total * (self.kills + 1) / 3
+            if not (due_by_time or due_by_progress):
+                continue
             victim = self.cluster.workers[self.kills % len(self.cluster.workers)]
             victim.kill()
             self.cluster.respawn(victim)
             self.kills += 1
+            last = time.monotonic()
 
 
 async def run_load(cluster: Cluster, r: redis.Redis, total: int, kill_every_s: float) -> None:

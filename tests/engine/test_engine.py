@@ -324,6 +324,12 @@ async def test_notifier_wakes_local_waiters(services: Services) -> None:
         await store.progress(enq.job_id, claimed.lease, 0.5, "m", None)
         assert await w1.wait(2)
         assert not await w1.wait(0.2)  # nothing new
+        with services.notifier.watch(enq.job_id, status_only=True) as st:
+            await store.append_event(enq.job_id, claimed.lease, "token", {"text": "t"})
+            assert await w1.wait(2)  # an event reader wakes for every event...
+            assert not await st.wait(0.3)  # ...a status watcher not for a token
+            await store.progress(enq.job_id, claimed.lease, 0.6, "m", None)
+            assert await st.wait(2)
     assert services.notifier.waiters == 0
 
 

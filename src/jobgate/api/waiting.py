@@ -63,7 +63,7 @@ async def wait_for_change(
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    with svc.notifier.watch(job_id) as w:
+    with svc.notifier.watch(job_id, status_only=True) as w:
         job, now = await svc.store.get_owned(job_id, owner)
         baseline = baseline or etag(job)
         while not job.terminal and (terminal_only or etag(job) == baseline):

@@ -18,6 +18,7 @@ from jobgate.errors import JobNotFound, LeaseLost, TooManyActiveJobs
 from jobgate.job import Job, Priority, is_valid_job_id, new_job_id
 from jobgate.models import JobEvent
 from jobgate.settings import Settings
+from jobgate.store.batching import ScriptBatcher
 from jobgate.store.keys import Keys
 from jobgate.store.scripts import Scripts
 
@@ -76,6 +77,7 @@ class JobStore:
         self.settings = settings
         self.keys = Keys(settings.namespace)
         self.scripts = Scripts.register(redis)
+        self._enqueue = ScriptBatcher(redis, self.scripts.enqueue)
 
     # -- producers -------------------------------------------------------
     async def enqueue(
@@ -93,8 +95,8 @@ class JobStore:
         s = self.settings
         job_id = new_job_id()
         idem = self.keys.idempotency(owner, idempotency_key) if idempotency_key else ""
-        status, value = await self.scripts.enqueue(
-            args=[
+        status, value = await self._enqueue(
+            [
                 s.namespace, job_id, kind, owner, priority.value, serde.dumps(payload),
                 max_attempts or s.max_attempts, timeout_s or s.job_timeout_s,
                 s.max_active_jobs_per_user, idem, s.idempotency_ttl_s, s.events_maxlen,

@@ -21,12 +21,17 @@ log = logging.getLogger(__name__)
 
 
 class Watch:
-    """A local waiter's handle on one job's changes."""
+    """A local waiter's handle on one job's changes.
 
-    __slots__ = ("_event", "job_id")
+    `status_only` watchers (long-poll) sleep through events that leave the
+    status as it was, such as streamed tokens, instead of re-reading the job.
+    """
 
-    def __init__(self, job_id: str) -> None:
+    __slots__ = ("_event", "job_id", "status_only")
+
+    def __init__(self, job_id: str, status_only: bool = False) -> None:
         self.job_id = job_id
+        self.status_only = status_only
         self._event = asyncio.Event()
 
     def fire(self) -> None:
@@ -67,8 +72,8 @@ class Notifier:
             self._task = None
 
     @contextlib.contextmanager
-    def watch(self, job_id: str) -> Iterator[Watch]:
-        w = Watch(job_id)
+    def watch(self, job_id: str, *, status_only: bool = False) -> Iterator[Watch]:
+        w = Watch(job_id, status_only)
         self._watches[job_id].add(w)
         try:
             yield w
@@ -79,9 +84,12 @@ class Notifier:
                 if not watches:
                     del self._watches[job_id]
 
-    def _dispatch(self, job_id: str) -> None:
+    def _dispatch(self, message: str) -> None:
+        job_id, _, kind = message.partition(" ")
+        status_changed = kind != "e"
         for w in self._watches.get(job_id, ()):
-            w.fire()
+            if status_changed or not w.status_only:
+                w.fire()
 
     def _wake_all(self) -> None:
         for watches in self._watches.values():

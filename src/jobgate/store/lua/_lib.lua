@@ -10,10 +10,13 @@ local function job_key(ns, id) return ns .. ':job:{' .. id .. '}' end
 local function ev_key(ns, id) return ns .. ':ev:{' .. id .. '}' end
 
 -- Append one event to the job's log and wake the waiters of every API process.
+-- The message is '<id> s' when the job's status changed (long-poll waiters
+-- care), '<id> e' for an event that leaves the status as it was (only
+-- event-stream readers care).
 local function emit(ns, id, maxlen, etype, data)
   local eid = redis.call('XADD', ev_key(ns, id), 'MAXLEN', '~', maxlen, '*',
     'type', etype, 'data', cjson.encode(data))
-  redis.call('PUBLISH', ns .. ':notify', id)
+  redis.call('PUBLISH', ns .. ':notify', id .. ' s')
   return eid
 end
 

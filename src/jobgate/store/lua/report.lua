@@ -10,5 +10,6 @@ if ARGV[7] ~= '' then
 end
 local eid = redis.call('XADD', ev_key(ns, id), 'MAXLEN', '~', ARGV[6], '*',
   'type', ARGV[4], 'data', ARGV[5])
-redis.call('PUBLISH', ns .. ':notify', id)
+local changed = ARGV[7] ~= '' and ' s' or ' e'  -- progress changes the status
+redis.call('PUBLISH', ns .. ':notify', id .. changed)
 return eid
