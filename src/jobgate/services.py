@@ -34,7 +34,7 @@ class Services:
         assert settings.redis_url, "resolve the Redis URL (or start embedded Valkey) first"
         redis = connect(
             settings.redis_url, settings.redis_timeout_s,
-            settings.redis_max_connections + workers_concurrency,
+            settings.redis_max_connections + workers_concurrency, settings.redis_pool_wait_s,
         )
         # BLPOP (one per worker loop) and pub/sub (one per process) hold their
         # connection while they wait, longer than a command may take: their own pool.

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     long_poll_max_s: float = Field(default=50.0, gt=0)
     redis_timeout_s: float = Field(default=1.0, gt=0)
     redis_max_connections: int = Field(default=8, ge=2, le=512)
+    redis_pool_wait_s: float = Field(default=5.0, gt=0)  # a burst queues for a connection
 
     llm_backend: Literal["simulated", "openai"] = "simulated"
     llm_base_url: str = "https://api.openai.com"

@@ -175,7 +175,7 @@ def server(start_server: StartServer) -> Server:
     return start_server()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found; install it with `apt-get install chromium`")

@@ -18,7 +18,9 @@ TRANSIENT = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
 STORE_DOWN = (RedisConnectionError, RedisTimeoutError)  # raised by redis-py only
 
 
-def connect(url: str, timeout_s: float, max_connections: int = 8) -> Redis:
+def connect(
+    url: str, timeout_s: float, max_connections: int = 8, pool_wait_s: float | None = None
+) -> Redis:
     """A client whose every command fails fast (no hang) when Redis is away.
 
     The pool is small and blocking: a burst of a thousand requests queues for
@@ -32,7 +34,7 @@ def connect(url: str, timeout_s: float, max_connections: int = 8) -> Redis:
         socket_connect_timeout=timeout_s,
         health_check_interval=30,
         max_connections=max_connections,
-        timeout=timeout_s,
+        timeout=pool_wait_s if pool_wait_s is not None else timeout_s,
         # Retry a refused or reset connection once, never a timeout: a command that
         # timed out may have run, and a second wait would double the time to a 503.
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1,
