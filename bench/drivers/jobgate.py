@@ -5,8 +5,6 @@ and waiting as the API does (one pub/sub subscription + a read on wake)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
 from typing import Any
 
 from bench.common import noop_result
@@ -73,20 +71,9 @@ class Jobgate(AsyncSystem):
 
 async def _worker(settings: Any, concurrency: int) -> None:
     from jobgate.handlers import registry
-    from jobgate.services import Services
-    from jobgate.worker import Worker
+    from jobgate.worker import serve
 
-    svc = await Services.open(settings)
-    handlers = {**registry(settings), KIND: bench_noop}
-    w = Worker(svc.store, handlers, settings, blocking_redis=svc.blocking,
-               concurrency=concurrency)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, w.request_stop)
-    try:
-        await w.run()
-    finally:
-        await svc.close()
+    await serve(settings, {**registry(settings), KIND: bench_noop}, concurrency=concurrency)
 
 
 if __name__ == "__main__":
