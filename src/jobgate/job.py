@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -182,13 +182,7 @@ class Job:
         """
         if not self.is_lease_expired(now_us):
             return self
-        return Job(
-            **{
-                **{f: getattr(self, f) for f in self.__dataclass_fields__},
-                "state": JobState.PENDING,
-                "message": ORPHANED_MESSAGE,
-            }
-        )
+        return replace(self, state=JobState.PENDING, message=ORPHANED_MESSAGE)
 
     def remaining_s(self, now_us: int) -> float | None:
         if self.terminal:

@@ -298,10 +298,8 @@ class Worker:
                     continue
                 r.lost = True
                 r.ctx.mark_cancelled()
-                if r.task is not None and not r.done:
+                if r.task is not None and not r.done:  # a done one's write is fenced off
                     r.task.cancel()
-                elif r.done:  # its outcome will be rejected by the fence anyway
-                    pass
 
     async def _flush_loop(self) -> None:
         while True:

@@ -337,9 +337,9 @@ async def test_list_jobs_newest_first_with_cursor(services: Services) -> None:
     store = services.store
     ids = [(await store.enqueue("echo", "alice", i)).job_id for i in range(5)]
     await store.enqueue("echo", "bob", "not alice's")
-    page1, cur = await store.list_jobs("alice", 2)
-    page2, cur2 = await store.list_jobs("alice", 2, cur)
-    page3, cur3 = await store.list_jobs("alice", 2, cur2)
+    page1, cur, _ = await store.list_jobs("alice", 2)
+    page2, cur2, _ = await store.list_jobs("alice", 2, cur)
+    page3, cur3, _ = await store.list_jobs("alice", 2, cur2)
     got = [j.id for j in page1 + page2 + page3]
     assert got == list(reversed(ids)) and cur3 is None
 

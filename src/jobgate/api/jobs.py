@@ -4,6 +4,7 @@ Written once, mounted per kind (the multi-agent kind at /api/multi-agent).
 No `from __future__ import annotations` here: FastAPI reads these signatures.
 """
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -209,10 +210,9 @@ def job_router(kind: JobKind) -> APIRouter:  # noqa: C901 - one closure per endp
     ) -> JobListResponse:
         """The caller's jobs, newest first."""
         svc = svc_of(request)
-        jobs, nxt = await svc.store.list_jobs(
+        jobs, nxt, now = await svc.store.list_jobs(
             owner, limit, int(cursor) if cursor is not None else None
         )
-        now = (await svc.redis.time())[0] * 1_000_000
         return JobListResponse(
             jobs=[status_view(j, now) for j in jobs],
             next=str(nxt) if nxt is not None else None,
@@ -251,8 +251,6 @@ async def event_stream(
 ) -> AsyncIterator[ServerSentEvent]:
     """Events after `last`, then new ones as they land; ends after the terminal
     event, or before the proxy limit (the client resumes with Last-Event-ID)."""
-    import asyncio
-
     loop = asyncio.get_running_loop()
     deadline = loop.time() + svc.settings.sse_max_connection_s
     with waiters.waiting("sse"), svc.notifier.watch(job_id) as w:

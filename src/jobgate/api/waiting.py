@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 
 from jobgate import metrics
+from jobgate.api.views import etag
 from jobgate.job import Job
 from jobgate.services import Services
 
@@ -42,13 +43,17 @@ class Waiters:
             metrics.WAITING_CLIENTS.labels(channel).dec()
 
     def polled(self, job_id: str) -> None:
+        # Re-inserted on every poll, so the dict stays ordered by last poll and
+        # pruning only ever looks at the expired front: no scan per request.
+        self._polled.pop(job_id, None)
         self._polled[job_id] = time.monotonic()
-        if len(self._polled) % 64 == 0:
-            self._prune()
 
     def _prune(self) -> None:
         cutoff = time.monotonic() - _POLL_WINDOW_S
-        for job_id in [j for j, t in self._polled.items() if t < cutoff]:
+        while self._polled:
+            job_id, at = next(iter(self._polled.items()))
+            if at >= cutoff:
+                break
             del self._polled[job_id]
         self.counts["poll"] = len(self._polled)
         metrics.WAITING_CLIENTS.labels("poll").set(len(self._polled))
@@ -59,8 +64,6 @@ async def wait_for_change(
     *, terminal_only: bool = False,
 ) -> tuple[Job, int]:
     """The job once its ETag differs from `baseline` (or it ends), or after `timeout`."""
-    from jobgate.api.views import etag
-
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     with svc.notifier.watch(job_id, status_only=True) as w:

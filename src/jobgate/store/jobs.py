@@ -147,8 +147,9 @@ class JobStore:
 
     async def list_jobs(
         self, owner: str, limit: int, before_us: int | None = None
-    ) -> tuple[list[Job], int | None]:
-        """The owner's jobs, newest first; the cursor is the last one's creation time."""
+    ) -> tuple[list[Job], int | None, int]:
+        """The owner's jobs, newest first, the cursor (the last one's creation
+        time) and the server's clock, read in the same round trip."""
         zkey = self.keys.owner_jobs(owner)
         top = f"({before_us}" if before_us is not None else "+inf"
         ids = cast(
@@ -161,14 +162,15 @@ class JobStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             for job_id in page:
                 pipe.hgetall(self.keys.job(job_id))
-            raws = await pipe.execute()
+            pipe.time()
+            *raws, (sec, usec) = await pipe.execute()
         jobs, gone = [], []
         for job_id, raw in zip(page, raws, strict=True):
             (jobs.append(Job.from_hash(raw)) if raw else gone.append(job_id))
         if gone:  # expired after their TTL: prune the index lazily
             await self.redis.zrem(zkey, *gone)
         cursor = jobs[-1].created_us if (more and jobs) else None
-        return jobs, cursor
+        return jobs, cursor, int(sec) * 1_000_000 + int(usec)
 
     async def events_after(
         self, job_id: str, after: str | None, count: int = 500
