@@ -12,8 +12,8 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request, Response
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobgate import __version__, metrics
 from jobgate.api import errors, multi_agent, ops, web
@@ -28,17 +28,37 @@ from jobgate.worker import Worker
 log = logging.getLogger(__name__)
 
 
-class _RequestMetrics(BaseHTTPMiddleware):
-    """Counts requests by route template (not raw path: ids would explode labels)."""
+class _RequestMetrics:
+    """Counts requests by route template (not raw path: ids would explode labels).
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        # The router records the route it chose in the scope (the template, with
-        # its `{job_id}`); nested routers mean a walk over app.router.routes can't.
-        matched = request.scope.get("route")
-        route = getattr(matched, "path_format", None) or getattr(matched, "path", "unmatched")
-        metrics.HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
-        return response
+    Pure ASGI: it only watches the status go by, so long-polls and SSE
+    streams pass through without the extra task and buffering of
+    BaseHTTPMiddleware.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            # The router records the route it chose in the scope (the template,
+            # with its `{job_id}`); nested routers mean a walk over routes can't.
+            matched = scope.get("route")
+            route = getattr(matched, "path_format", None) or getattr(matched, "path", "unmatched")
+            metrics.HTTP_REQUESTS.labels(route, scope["method"], str(status)).inc()
 
 
 def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None = None) -> FastAPI:

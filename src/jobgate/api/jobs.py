@@ -24,6 +24,7 @@ from jobgate.errors import JobNotFound
 from jobgate.job import TERMINAL, Job, JobState, Priority, is_valid_job_id, us_to_datetime
 from jobgate.models import (
     ErrorResponse,
+    JobEvent,
     JobListResponse,
     JobResultResponse,
     JobStatusResponse,
@@ -246,6 +247,10 @@ def job_router(kind: JobKind) -> APIRouter:  # noqa: C901 - one closure per endp
     return router
 
 
+def _sse(e: JobEvent) -> ServerSentEvent:
+    return ServerSentEvent(data=serde.dumps(e.data), event=e.type, id=e.id)
+
+
 async def event_stream(
     svc: Services, waiters: Waiters, job_id: str, owner: str, last: str | None
 ) -> AsyncIterator[ServerSentEvent]:
@@ -258,13 +263,19 @@ async def event_stream(
             batch = await svc.store.events_after(job_id, last)
             for e in batch:
                 last = e.id
-                yield ServerSentEvent(data=serde.dumps(e.data), event=e.type, id=e.id)
+                yield _sse(e)
                 if e.type == "state" and e.data.get("status") in TERMINAL:
                     return
             if not batch:
                 job = await svc.store.get(job_id)
-                if job is None or job.owner != owner or job.terminal:
-                    return  # expired, or ended before this resume point
+                if job is None or job.owner != owner:
+                    return  # expired
+                if job.terminal:
+                    # It may have ended between our read and this one; the terminal
+                    # event lands with the state, so one more read has it if so.
+                    for e in await svc.store.events_after(job_id, last):
+                        yield _sse(e)
+                    return
             left = deadline - loop.time()
             if left <= 0:
                 return
