@@ -1,4 +1,4 @@
-"""jobgate, driven at the engine: JobStore.enqueue (one EVALSHA), a Worker
+"""jobgate, driven at the engine: JobStore.enqueue (one EVALSHA on its lane), a Worker
 process like `jobgate worker` (batched claim, group-committed completions),
 and waiting as the API does (one pub/sub subscription + a read on wake)."""
 
@@ -29,18 +29,9 @@ async def bench_noop(ctx: Any, payload: Any) -> Any:
 
 class Jobgate(AsyncSystem):
     async def open(self, args: argparse.Namespace) -> None:
-        from redis.asyncio import BlockingConnectionPool, Redis
-
         from jobgate.services import Services
 
         self.svc = await Services.open(settings_for(args.url))
-        # The engine's pool (64, raising when exhausted) is sized for an API process;
-        # a client with hundreds of jobs in flight waits for a connection instead.
-        from jobgate.store.jobs import JobStore
-
-        pool = BlockingConnectionPool.from_url(args.url, decode_responses=True,
-                                               max_connections=128, timeout=30)
-        self.svc.store = JobStore(Redis(connection_pool=pool), self.svc.store.settings)
         if args.command == "latency":
             self.svc.notifier.start()
             await self.svc.notifier.connected.wait()

@@ -9,10 +9,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 from collections.abc import Coroutine
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -55,10 +57,23 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     from jobgate.api.app import create_app
 
     api = create_app(settings, workers=workers)
-    uvicorn.run(
+
+    class Server(uvicorn.Server):
+        """Ends the waits as shutdown begins: open streams close cleanly and
+        long-polls answer now, so clients resume on another process at once."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            svc, loop = getattr(api.state, "svc", None), getattr(api.state, "loop", None)
+            if svc is not None and loop is not None:
+                loop.call_soon_threadsafe(svc.notifier.close_waits)
+
+    config = uvicorn.Config(
         api, host=host, port=port, log_config=None, access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
     )
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C, re-raised after a clean stop
+        Server(config).run()
 
 
 @app.command()

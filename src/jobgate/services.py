@@ -48,5 +48,6 @@ class Services:
 
     async def close(self) -> None:
         await self.notifier.stop()
+        await self.store.aclose()
         await self.redis.aclose()
         await self.blocking.aclose()

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(default=20.0, ge=0)
 
     sse_heartbeat_s: float = Field(default=15.0, gt=0)
-    sse_max_connection_s: float = Field(default=50.0, gt=0)
+    sse_max_connection_s: float = Field(default=360.0, gt=0)
     long_poll_max_s: float = Field(default=50.0, gt=0)
     redis_timeout_s: float = Field(default=1.0, gt=0)
     redis_max_connections: int = Field(default=8, ge=2, le=512)

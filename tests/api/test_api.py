@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import signal
 import time
 from typing import Any
 
@@ -354,6 +356,84 @@ def test_api_restart_mid_wait_clients_carry_on(valkey: Any, tmp_path: Any) -> No
         assert seen and seen[-1] == "completed"
         assert errors  # the kill did cut the waiting request...
         assert c.get(f"{P}/jobs/{job_id}/result").json()["status"] == "completed"  # ...not the job
+        c.close()
+    finally:
+        s.stop()
+
+
+def _raw_events(c: httpx.Client, job_id: str) -> list[dict[str, str]]:
+    """Every event of one stream, with or without an id."""
+    events, cur = [], {}
+    with c.stream("GET", f"{P}/jobs/{job_id}/events") as r:
+        for line in r.iter_lines():
+            if not line:
+                if cur:
+                    events.append(cur)
+                cur = {}
+            elif not line.startswith(":"):
+                k, _, v = line.partition(":")
+                cur[k] = v.removeprefix(" ")
+    return events
+
+
+def test_sse_sends_the_result_just_before_the_terminal_event(client: httpx.Client) -> None:
+    job_id = submit(client).json()["job_id"]
+    events = _raw_events(client, job_id)
+    *log, result, terminal = events
+    assert result["event"] == "result" and "id" not in result  # not part of the log
+    assert json.loads(result["data"]) == client.get(f"{P}/jobs/{job_id}/result").json()
+    assert terminal["event"] == "state" and '"completed"' in terminal["data"]
+    assert all("id" in e for e in [*log, terminal])
+    assert log[0]["id"] == "0-1" and '"pending"' in log[0]["data"]
+
+
+def test_sigterm_ends_open_streams_and_long_polls_at_once(valkey: Any, tmp_path: Any) -> None:
+    """A stopping API closes its streams cleanly and answers its long-polls now
+    (the clients resume on another process) instead of holding shutdown until
+    each reaches its cap (360 s), or being cut when the shutdown grace runs out."""
+    import threading
+    import uuid
+
+    s = Stack(valkey.url, f"term-{uuid.uuid4().hex[:8]}", tmp_path)
+    s.start_api()  # no worker: the job stays pending, its stream quiet
+    try:
+        c = httpx.Client(base_url=s.url, headers=s.headers("alice"), timeout=60)
+        job_id = submit(c).json()["job_id"]
+        got: list[str] = []
+        polled: list[int] = []
+        ended: dict[str, float] = {}
+
+        def read() -> None:
+            try:
+                with c.stream("GET", f"{P}/jobs/{job_id}/events") as r:
+                    got.extend(r.iter_lines())
+            except httpx.TransportError as exc:
+                got.append(f"cut: {type(exc).__name__}")
+            ended["sse"] = time.monotonic()
+
+        def long_poll() -> None:
+            r = c.get(f"{P}/jobs/{job_id}/status", params={"wait": 50})
+            polled.append(r.status_code)
+            ended["poll"] = time.monotonic()
+
+        threads = [threading.Thread(target=read), threading.Thread(target=long_poll)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 10
+        while "id: 0-1" not in got and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)  # the long-poll is waiting too
+        assert "id: 0-1" in got and not polled
+        stopped = time.monotonic()
+        s.apis[0].signal(signal.SIGTERM)
+        for t in threads:
+            t.join(40)
+        assert not any(line.startswith("cut") for line in got), got  # closed, not cut
+        assert polled == [200]
+        # far sooner than the 50 s wait, the 360 s cap or the 7 s shutdown grace
+        assert max(ended.values()) - stopped < 5, ended
+        # uvicorn re-raises the signal once it has shut down cleanly
+        assert s.apis[0].popen is not None and s.apis[0].popen.wait(20) in (0, -signal.SIGTERM)
         c.close()
     finally:
         s.stop()

@@ -24,7 +24,10 @@ def all_events(stack: Stack, job_id: str) -> list[jobgate.JobEvent]:
     decoder = SSEDecoder()
     with httpx.stream("GET", f"{stack.url}/api/multi-agent/jobs/{job_id}/events",
                       headers=stack.headers(), timeout=10) as r:
-        return [e for line in r.iter_lines() if (e := decoder.feed(line)) is not None]
+        events = [e for line in r.iter_lines() if (e := decoder.feed(line)) is not None]
+    result = [e for e in events if e.type == "result"]
+    assert len(result) == 1 and events[-2] is result[0]  # just before the terminal event
+    return [e for e in events if e.type != "result"]  # the log
 
 
 def wait_until(check: Any, timeout: float = 20) -> None:
@@ -137,7 +140,9 @@ def test_sse_resumes_across_server_closed_streams(make_stack: MakeStack) -> None
     got: list[jobgate.JobEvent] = []
     with jobgate.Client(stack.url, stack.token(), transport=transport) as c:
         job = c.submit(SEQUENTIAL)
-        c.wait(job.job_id, on_event=got.append)
+        result = c.wait(job.job_id, on_event=got.append)
+        assert result == c.result(job.job_id)
+    assert len(transport.paths("/result")) == 1  # ours just now: the stream sent it
     connections = transport.paths("/events")
     assert len(connections) >= 3
     resumed = [r.headers.get("last-event-id") for r in connections]

@@ -26,6 +26,8 @@ import { StatusTracker } from "./tracker.js";
 import {
   type JobErrorInfo,
   type JobEvent,
+  type JobPending,
+  type JobResult,
   type JobStatus,
   type JobSubmitResponse,
   type MultiAgentRequest,
@@ -80,6 +82,8 @@ interface Run {
   options: ProcessOptions;
   pollInterval: number;
   maxPollAttempts: number;
+  /** The result the event stream sent just before the terminal event, if it did. */
+  result?: JobResult;
 }
 
 export async function processAsyncJob(
@@ -236,6 +240,11 @@ function onMessage(
     return undefined; // not ours to interpret; the id still advanced, so we will not see it twice
   }
   if (!isRecord(data)) return undefined;
+  if (type === "result") {
+    // Not a log event: the body of GET /result, sent before the terminal event.
+    if (typeof data.status === "string") run.result = data as unknown as JobResult;
+    return undefined;
+  }
   run.options.onEvent?.({ id: id ?? "", type, data });
   if (type === "progress") run.tracker.fromProgress(data);
   if (type !== "state" || typeof data.status !== "string") return undefined;
@@ -274,9 +283,10 @@ async function settle(run: Run, outcome: Outcome): Promise<MultiAgentResponse> {
   if (outcome.state === "failed" && outcome.error) {
     throw new JobFailedError(jobId, outcome.error.message, outcome.error.code);
   }
-  let body;
+  let body: JobResult | JobPending | undefined =
+    run.result?.status === outcome.state ? run.result : undefined;
   try {
-    body = await resultWith(run.r, jobId, run.signal);
+    body ??= await resultWith(run.r, jobId, run.signal);
   } catch (e) {
     // A poll told us it failed but not why; the status message beats a second error.
     if (outcome.state === "failed" && !run.signal.aborted) {

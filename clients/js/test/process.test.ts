@@ -326,6 +326,30 @@ describe("event stream", () => {
     expect(ids).toEqual(["1-0", "2-0", "3-0", "4-0"]);
   });
 
+  it("takes the result the stream sends before the terminal event, without asking", async () => {
+    const body = { job_id: "j1", status: "completed", result: RESPONSE, attempt: 1 };
+    const server = new FakeServer()
+      .on("POST /submit", submitted())
+      .on("GET /jobs/j1/events", () =>
+        stream(
+          [
+            state("1-0", "processing"),
+            `event: result\ndata: ${JSON.stringify(body)}\n\n`,
+            state("2-0", "completed"),
+          ],
+          "open",
+        ),
+      );
+    const ids: string[] = [];
+
+    await expect(
+      processAsyncJob(REQUEST, fast(server, { onEvent: (e) => ids.push(`${e.id} ${e.type}`) })),
+    ).resolves.toEqual(RESPONSE);
+
+    expect(server.count("GET /jobs/j1/result")).toBe(0);
+    expect(ids).toEqual(["1-0 state", "2-0 state"]); // not a log event
+  });
+
   it("throws the failure from the state event, without asking for the result", async () => {
     const server = new FakeServer()
       .on("POST /submit", submitted())

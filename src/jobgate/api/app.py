@@ -70,6 +70,7 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
         per_worker = concurrency or settings.worker_concurrency
         svc = await Services.open(settings, workers_concurrency=workers * per_worker)
         app.state.svc = svc
+        app.state.loop = asyncio.get_running_loop()  # for the shutdown signal (cli.py)
         svc.notifier.start()
         pool = [
             Worker(svc.store, registry(settings), settings, blocking_redis=svc.blocking,

@@ -240,7 +240,9 @@ def job_router(kind: JobKind) -> APIRouter:  # noqa: C901 - one closure per endp
             )
         stream = event_stream(svc, waiters_of(request), job_id, owner, last_event_id)
         return EventSourceResponse(
-            stream, ping=svc.settings.sse_heartbeat_s,
+            # At shutdown the stream ends itself (Notifier.close_waits); the grace
+            # keeps sse-starlette from cutting it first.
+            stream, ping=svc.settings.sse_heartbeat_s, shutdown_grace_period=2.0,
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
@@ -251,35 +253,58 @@ def _sse(e: JobEvent) -> ServerSentEvent:
     return ServerSentEvent(data=serde.dumps(e.data), event=e.type, id=e.id)
 
 
+async def _next_events(
+    svc: Services, job_id: str, owner: str, last: str | None
+) -> list[JobEvent] | None:
+    """The events after `last`; None when the stream should end with nothing
+    more to say (the job expired, or ended and its last event was sent)."""
+    batch = await svc.store.events_after(job_id, last)
+    if batch:
+        return batch
+    job = await svc.store.get(job_id)
+    if job is None or job.owner != owner:
+        return None
+    if job.terminal:
+        # It may have ended between our read and this one; the terminal event
+        # lands with the state, so one more read has it if so.
+        return await svc.store.events_after(job_id, last) or None
+    return batch
+
+
+async def _result_event(svc: Services, job_id: str) -> list[ServerSentEvent]:
+    """The body of GET /result as a `result` event (no id: not part of the log).
+
+    Sent just before the terminal event, it spares a waiting client its last
+    request, and a client that stops at the terminal event has it already.
+    """
+    job = await svc.store.get(job_id)
+    if job is None or not job.terminal:
+        return []
+    return [ServerSentEvent(data=result_view(job).model_dump_json(), event="result")]
+
+
 async def event_stream(
     svc: Services, waiters: Waiters, job_id: str, owner: str, last: str | None
 ) -> AsyncIterator[ServerSentEvent]:
     """Events after `last`, then new ones as they land; ends after the terminal
-    event, or before the proxy limit (the client resumes with Last-Event-ID)."""
+    event (with the result before it), or at the connection cap (the client
+    resumes with Last-Event-ID)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + svc.settings.sse_max_connection_s
     with waiters.waiting("sse"), svc.notifier.watch(job_id) as w:
-        while True:
-            batch = await svc.store.events_after(job_id, last)
+        while (batch := await _next_events(svc, job_id, owner, last)) is not None:
             for e in batch:
                 last = e.id
-                yield _sse(e)
                 if e.type == "state" and e.data.get("status") in TERMINAL:
+                    for r in await _result_event(svc, job_id):
+                        yield r
+                    yield _sse(e)
                     return
-            if not batch:
-                job = await svc.store.get(job_id)
-                if job is None or job.owner != owner:
-                    return  # expired
-                if job.terminal:
-                    # It may have ended between our read and this one; the terminal
-                    # event lands with the state, so one more read has it if so.
-                    for e in await svc.store.events_after(job_id, last):
-                        yield _sse(e)
-                    return
+                yield _sse(e)
             left = deadline - loop.time()
-            if left <= 0:
+            if left <= 0 or svc.notifier.closing:
                 return
-            if not batch or len(batch) < 500:
+            if len(batch) < 500:
                 await w.wait(left)
 
 

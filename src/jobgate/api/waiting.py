@@ -71,7 +71,7 @@ async def wait_for_change(
         baseline = baseline or etag(job)
         while not job.terminal and (terminal_only or etag(job) == baseline):
             left = deadline - loop.time()
-            if left <= 0:
+            if left <= 0 or svc.notifier.closing:
                 break
             await w.wait(left)
             job, now = await svc.store.get_owned(job_id, owner)

@@ -235,6 +235,8 @@ class _Follow:
                     raise TransportError(f"{type(exc).__name__}: {exc}") from exc
                 await _sleep(self.c.retry.backoff(self.failures))
                 self.failures += 1
+        if self.tracker.result is not None:  # sent by the stream
+            return self.tracker.result
         return await self.c.result(self.job_id)
 
     async def _round(self) -> None:
@@ -277,7 +279,11 @@ class _Follow:
             decoder = SSEDecoder()
             async for line in response.aiter_lines():
                 event = decoder.feed(line)
-                if event is None or not self.tracker.is_new(event):
+                if (
+                    event is None
+                    or self.tracker.take_result(event)
+                    or not self.tracker.is_new(event)
+                ):
                     continue
                 got, self.failures = True, 0
                 await self._report(event, self.tracker.on_event(event))

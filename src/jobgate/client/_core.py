@@ -4,6 +4,7 @@ and the `Tracker` that follows a job while one waits on it. No I/O here.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -157,10 +158,20 @@ class Tracker:
         self.message = ""
         self.step: Step | None = None
         self.eta: float | None = None
+        self.result: JobResultResponse | None = None
 
     @property
     def terminal(self) -> bool:
         return self.status in TERMINAL
+
+    def take_result(self, event: JobEvent) -> bool:
+        """Keep the result a stream sends just before the terminal event (it spares
+        the GET /result); True if the event was that one, not a log event."""
+        if event.type != "result":
+            return False
+        with contextlib.suppress(ValidationError):
+            self.result = JobResultResponse.model_validate(event.data)
+        return True
 
     def is_new(self, event: JobEvent) -> bool:
         if self.last_event_id is None:

@@ -230,6 +230,8 @@ class _Follow:
                     raise TransportError(f"{type(exc).__name__}: {exc}") from exc
                 self._sleep(self.c.retry.backoff(self.failures))
                 self.failures += 1
+        if self.tracker.result is not None:  # sent by the stream
+            return self.tracker.result
         return self.c.result(self.job_id)
 
     def _check_deadline(self, cause: BaseException | None = None) -> None:
@@ -282,7 +284,11 @@ class _Follow:
             decoder = SSEDecoder()
             for line in response.iter_lines():
                 event = decoder.feed(line)
-                if event is None or not self.tracker.is_new(event):
+                if (
+                    event is None
+                    or self.tracker.take_result(event)
+                    or not self.tracker.is_new(event)
+                ):
                     self._check_deadline()
                     continue
                 got, self.failures = True, 0

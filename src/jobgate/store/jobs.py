@@ -18,8 +18,8 @@ from jobgate.errors import JobNotFound, LeaseLost, TooManyActiveJobs
 from jobgate.job import Job, Priority, is_valid_job_id, new_job_id
 from jobgate.models import JobEvent
 from jobgate.settings import Settings
-from jobgate.store.batching import ScriptBatcher
 from jobgate.store.keys import Keys
+from jobgate.store.lane import ScriptLane
 from jobgate.store.scripts import Scripts
 
 _EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
@@ -67,6 +67,11 @@ class Outcome:
     retry_delay_s: float = 0.0
 
 
+FIRST_EVENT = JobEvent(
+    id="0-1", type="state", data={"status": "pending", "attempt": 0, "message": "queued"}
+)
+
+
 def is_event_id(value: str) -> bool:
     return bool(_EVENT_ID.match(value))
 
@@ -77,7 +82,11 @@ class JobStore:
         self.settings = settings
         self.keys = Keys(settings.namespace)
         self.scripts = Scripts.register(redis)
-        self._enqueue = ScriptBatcher(redis, self.scripts.enqueue)
+        self._enqueue = ScriptLane(
+            redis, self.scripts.enqueue,
+            [settings.namespace, settings.max_active_jobs_per_user, settings.idempotency_ttl_s],
+            name="jobgate-enqueue",
+        )
 
     # -- producers -------------------------------------------------------
     async def enqueue(
@@ -97,9 +106,8 @@ class JobStore:
         idem = self.keys.idempotency(owner, idempotency_key) if idempotency_key else ""
         status, value = await self._enqueue(
             [
-                s.namespace, job_id, kind, owner, priority.value, serde.dumps(payload),
-                max_attempts or s.max_attempts, timeout_s or s.job_timeout_s,
-                s.max_active_jobs_per_user, idem, s.idempotency_ttl_s, s.events_maxlen,
+                job_id, kind, owner, priority.value, serde.dumps(payload),
+                max_attempts or s.max_attempts, timeout_s or s.job_timeout_s, idem,
                 "" if estimate_s is None else round(estimate_s, 1),
             ]
         )
@@ -108,10 +116,13 @@ class JobStore:
                 f"at most {s.max_active_jobs_per_user} active jobs per user; "
                 "wait for one to finish"
             )
-        if status == "dup":
+        if status == "dup":  # an idempotency key's job, or our own call, sent twice
             job = await self.get(value)
-            return Enqueued(value, job.created_us if job else 0, duplicate=True)
+            return Enqueued(value, job.created_us if job else 0, duplicate=value != job_id)
         return Enqueued(job_id, int(value), duplicate=False)
+
+    async def aclose(self) -> None:
+        await self._enqueue.aclose()
 
     async def cancel(self, job_id: str, owner: str) -> str:
         """Cancel the owner's job; returns the state it was found in."""
@@ -175,15 +186,22 @@ class JobStore:
     async def events_after(
         self, job_id: str, after: str | None, count: int = 500
     ) -> list[JobEvent]:
+        """The job's events after `after` (from the start when None).
+
+        The first event of every job, `pending`, is not stored (enqueue is the
+        hottest script): it is supplied here, with the id 0-1, before any
+        stored event.
+        """
         start = f"({after}" if after else "-"
         entries = cast(
             list[tuple[str, dict[str, str]]],
             await self.redis.xrange(self.keys.events(job_id), start, "+", count=count),
         )
-        return [
+        events = [
             JobEvent(id=eid, type=fields.get("type", "event"), data=serde.loads(fields["data"]))
             for eid, fields in entries
         ]
+        return events if after else [FIRST_EVENT, *events]
 
     # -- workers ---------------------------------------------------------
     async def claim(self, worker_id: str, n: int) -> ClaimBatch:

@@ -8,7 +8,8 @@ Shared:
     <ns>:delayed           zset    retries waiting for their backoff (score: due µs)
     <ns>:leases            zset    running jobs (score: lease expiry µs)
     <ns>:dead              zset    failed jobs kept for the result TTL (score: end µs)
-    <ns>:wake              list    tokens that wake a blocked worker
+    <ns>:wake              list    tokens that wake a blocked worker (one per enqueue,
+                                   cleared by the claim that empties the queues)
     <ns>:active:<owner>    set     the owner's pending and running job ids (the cap)
     <ns>:owner:<owner>     zset    the owner's jobs, newest last (score: created µs)
     <ns>:idem:<sha256>     string  idempotency key → job id

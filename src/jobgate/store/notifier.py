@@ -55,6 +55,7 @@ class Notifier:
         self._watches: dict[str, set[Watch]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
+        self.closing = False
 
     @property
     def waiters(self) -> int:
@@ -70,6 +71,13 @@ class Notifier:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+    def close_waits(self) -> None:
+        """The process is stopping: every waiter wakes and, seeing `closing`,
+        answers now, so its client moves on to another process instead of
+        being cut off at the end of the shutdown grace."""
+        self.closing = True
+        self._wake_all()
 
     @contextlib.contextmanager
     def watch(self, job_id: str, *, status_only: bool = False) -> Iterator[Watch]:

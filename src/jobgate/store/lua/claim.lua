@@ -72,4 +72,6 @@ for _, prio in ipairs({'high', 'normal', 'low'}) do
     end
   end
 end
+-- The queues are empty: the wake tokens left are stale (one per job enqueued).
+if got < n then redis.call('DEL', ns .. ':wake') end
 return out

@@ -624,6 +624,10 @@ function onMessage(run, id, type, raw) {
     return void 0;
   }
   if (!isRecord(data)) return void 0;
+  if (type === "result") {
+    if (typeof data.status === "string") run.result = data;
+    return void 0;
+  }
   run.options.onEvent?.({ id: id ?? "", type, data });
   if (type === "progress") run.tracker.fromProgress(data);
   if (type !== "state" || typeof data.status !== "string") return void 0;
@@ -657,9 +661,9 @@ async function settle(run, outcome) {
   if (outcome.state === "failed" && outcome.error) {
     throw new JobFailedError(jobId, outcome.error.message, outcome.error.code);
   }
-  let body;
+  let body = run.result?.status === outcome.state ? run.result : void 0;
   try {
-    body = await resultWith(run.r, jobId, run.signal);
+    body ??= await resultWith(run.r, jobId, run.signal);
   } catch (e) {
     if (outcome.state === "failed" && !run.signal.aborted) {
       throw new JobFailedError(jobId, outcome.message || "job failed");
