@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from prometheus_client import Counter, Gauge, Histogram
 
 JOBS_SUBMITTED = Counter("jobgate_jobs_submitted", "Jobs accepted", ["kind", "priority"])
@@ -22,4 +24,14 @@ WAITING_CLIENTS = Gauge("jobgate_waiting_clients", "Clients waiting on this proc
 HTTP_REQUESTS = Counter(
     "jobgate_http_requests", "HTTP requests", ["route", "method", "code"]
 )
+
+
+@functools.lru_cache(maxsize=1024)
+def http_requests(route: str, method: str, code: int) -> Counter:
+    """The labelled child, looked up once: `labels()` takes a lock and checks
+    every value, a cost every request would pay again."""
+    return HTTP_REQUESTS.labels(route, method, str(code))
+
+
+WAITING_BY_CHANNEL = {c: WAITING_CLIENTS.labels(c) for c in ("sse", "long_poll", "poll")}
 VALKEY_MEMORY = Gauge("jobgate_valkey_memory_bytes", "used_memory reported by Valkey")

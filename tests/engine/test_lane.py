@@ -41,7 +41,7 @@ async def test_the_lane_reconnects_after_its_connection_is_killed(services: Serv
     store, r = services.store, services.redis
     await store.enqueue("echo", "alice", 1)
     clients = await r.client_list()
-    lane = [c for c in clients if c.get("name") == "jobgate-enqueue"]
+    lane = [c for c in clients if c.get("name") == "jobgate-lane"]
     assert len(lane) == 1, clients
     await r.client_kill_filter(_id=lane[0]["id"])
     enq = await store.enqueue("echo", "alice", 2)  # the dead socket is found and replaced

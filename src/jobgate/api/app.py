@@ -58,7 +58,7 @@ class _RequestMetrics:
             # with its `{job_id}`); nested routers mean a walk over routes can't.
             matched = scope.get("route")
             route = getattr(matched, "path_format", None) or getattr(matched, "path", "unmatched")
-            metrics.HTTP_REQUESTS.labels(route, scope["method"], str(status)).inc()
+            metrics.http_requests(route, scope["method"], status).inc()
 
 
 def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None = None) -> FastAPI:

@@ -24,14 +24,13 @@ from jobgate.errors import JobNotFound
 from jobgate.job import TERMINAL, Job, JobState, Priority, is_valid_job_id, us_to_datetime
 from jobgate.models import (
     ErrorResponse,
-    JobEvent,
     JobListResponse,
     JobResultResponse,
     JobStatusResponse,
     JobSubmitResponse,
 )
 from jobgate.services import Services
-from jobgate.store.jobs import Enqueued, is_event_id
+from jobgate.store.jobs import Enqueued, RawEvent, is_event_id
 
 R = TypeVar("R", bound=BaseModel)
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)")
@@ -249,16 +248,16 @@ def job_router(kind: JobKind) -> APIRouter:  # noqa: C901 - one closure per endp
     return router
 
 
-def _sse(e: JobEvent) -> ServerSentEvent:
-    return ServerSentEvent(data=serde.dumps(e.data), event=e.type, id=e.id)
+def _is_terminal(etype: str, data: str) -> bool:
+    return etype == "state" and serde.loads(data).get("status") in TERMINAL
 
 
 async def _next_events(
     svc: Services, job_id: str, owner: str, last: str | None
-) -> list[JobEvent] | None:
+) -> list[RawEvent] | None:
     """The events after `last`; None when the stream should end with nothing
     more to say (the job expired, or ended and its last event was sent)."""
-    batch = await svc.store.events_after(job_id, last)
+    batch = await svc.store.raw_events_after(job_id, last)
     if batch:
         return batch
     job = await svc.store.get(job_id)
@@ -267,7 +266,7 @@ async def _next_events(
     if job.terminal:
         # It may have ended between our read and this one; the terminal event
         # lands with the state, so one more read has it if so.
-        return await svc.store.events_after(job_id, last) or None
+        return await svc.store.raw_events_after(job_id, last) or None
     return batch
 
 
@@ -293,14 +292,15 @@ async def event_stream(
     deadline = loop.time() + svc.settings.sse_max_connection_s
     with waiters.waiting("sse"), svc.notifier.watch(job_id) as w:
         while (batch := await _next_events(svc, job_id, owner, last)) is not None:
-            for e in batch:
-                last = e.id
-                if e.type == "state" and e.data.get("status") in TERMINAL:
+            for eid, etype, data in batch:
+                last = eid
+                event = ServerSentEvent(data=data, event=etype, id=eid)
+                if _is_terminal(etype, data):
                     for r in await _result_event(svc, job_id):
                         yield r
-                    yield _sse(e)
+                    yield event
                     return
-                yield _sse(e)
+                yield event
             left = deadline - loop.time()
             if left <= 0 or svc.notifier.closing:
                 return

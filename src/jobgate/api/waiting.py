@@ -16,7 +16,7 @@ from jobgate.api.views import etag
 from jobgate.job import Job
 from jobgate.services import Services
 
-CHANNELS = ("sse", "long_poll", "poll")
+CHANNELS = tuple(metrics.WAITING_BY_CHANNEL)
 _POLL_WINDOW_S = 15.0
 
 
@@ -35,12 +35,12 @@ class Waiters:
     @contextlib.contextmanager
     def waiting(self, channel: str) -> Iterator[None]:
         self.counts[channel] += 1
-        metrics.WAITING_CLIENTS.labels(channel).inc()
+        metrics.WAITING_BY_CHANNEL[channel].inc()
         try:
             yield
         finally:
             self.counts[channel] -= 1
-            metrics.WAITING_CLIENTS.labels(channel).dec()
+            metrics.WAITING_BY_CHANNEL[channel].dec()
 
     def polled(self, job_id: str) -> None:
         # Re-inserted on every poll, so the dict stays ordered by last poll and
@@ -56,7 +56,7 @@ class Waiters:
                 break
             del self._polled[job_id]
         self.counts["poll"] = len(self._polled)
-        metrics.WAITING_CLIENTS.labels("poll").set(len(self._polled))
+        metrics.WAITING_BY_CHANNEL["poll"].set(len(self._polled))
 
 
 async def wait_for_change(

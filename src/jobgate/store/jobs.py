@@ -19,7 +19,7 @@ from jobgate.job import Job, Priority, is_valid_job_id, new_job_id
 from jobgate.models import JobEvent
 from jobgate.settings import Settings
 from jobgate.store.keys import Keys
-from jobgate.store.lane import ScriptLane
+from jobgate.store.lane import Lane, LaneScript, pack
 from jobgate.store.scripts import Scripts
 
 _EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
@@ -72,6 +72,24 @@ FIRST_EVENT = JobEvent(
 )
 
 
+RawEvent = tuple[str, str, str]  # id, type, data as JSON
+_FIRST_RAW: RawEvent = (FIRST_EVENT.id, FIRST_EVENT.type, serde.dumps(FIRST_EVENT.data))
+
+
+def _ok(replies: list[Any]) -> list[Any]:
+    for r in replies:
+        if isinstance(r, Exception):
+            raise r
+    return replies
+
+
+def _as_dict(reply: Any) -> dict[str, str]:
+    """A hash as RESP2 sends it (a flat list) or RESP3 (a map)."""
+    if isinstance(reply, dict):
+        return reply
+    return dict(zip(reply[::2], reply[1::2], strict=True))
+
+
 def is_event_id(value: str) -> bool:
     return bool(_EVENT_ID.match(value))
 
@@ -82,10 +100,11 @@ class JobStore:
         self.settings = settings
         self.keys = Keys(settings.namespace)
         self.scripts = Scripts.register(redis)
-        self._enqueue = ScriptLane(
-            redis, self.scripts.enqueue,
+        # Submits and the reads of waiting clients (see lane.py); not worker writes.
+        self._lane = Lane(redis, name="jobgate-lane")
+        self._enqueue = LaneScript(
+            self._lane, redis, self.scripts.enqueue,
             [settings.namespace, settings.max_active_jobs_per_user, settings.idempotency_ttl_s],
-            name="jobgate-enqueue",
         )
 
     # -- producers -------------------------------------------------------
@@ -122,7 +141,7 @@ class JobStore:
         return Enqueued(job_id, int(value), duplicate=False)
 
     async def aclose(self) -> None:
-        await self._enqueue.aclose()
+        await self._lane.aclose()
 
     async def cancel(self, job_id: str, owner: str) -> str:
         """Cancel the owner's job; returns the state it was found in."""
@@ -136,16 +155,14 @@ class JobStore:
 
     # -- readers ---------------------------------------------------------
     async def get(self, job_id: str) -> Job | None:
-        raw = cast(dict[str, str], await self.redis.hgetall(self.keys.job(job_id)))
-        return Job.from_hash(raw) if raw else None
+        (raw,) = _ok(await self._lane.send(pack("HGETALL", self.keys.job(job_id)), 1))
+        return Job.from_hash(_as_dict(raw)) if raw else None
 
     async def get_with_time(self, job_id: str) -> tuple[Job | None, int]:
         """The job and the server's clock, in one round trip (for lease checks)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(self.keys.job(job_id))
-            pipe.time()
-            raw, (sec, usec) = await pipe.execute()
-        return (Job.from_hash(raw) if raw else None), int(sec) * 1_000_000 + int(usec)
+        commands = pack("HGETALL", self.keys.job(job_id)) + pack("TIME")
+        raw, (sec, usec) = _ok(await self._lane.send(commands, 2))
+        return (Job.from_hash(_as_dict(raw)) if raw else None), int(sec) * 1_000_000 + int(usec)
 
     async def get_owned(self, job_id: str, owner: str) -> tuple[Job, int]:
         """The owner's job, or JobNotFound for unknown, malformed or others' ids alike."""
@@ -186,22 +203,30 @@ class JobStore:
     async def events_after(
         self, job_id: str, after: str | None, count: int = 500
     ) -> list[JobEvent]:
-        """The job's events after `after` (from the start when None).
+        """The job's events after `after` (from the start when None)."""
+        return [
+            JobEvent(id=eid, type=etype, data=serde.loads(data))
+            for eid, etype, data in await self.raw_events_after(job_id, after, count)
+        ]
+
+    async def raw_events_after(
+        self, job_id: str, after: str | None, count: int = 500
+    ) -> list[RawEvent]:
+        """As `events_after`, with each event's data left as the JSON it is stored
+        as: an event stream passes it on as is.
 
         The first event of every job, `pending`, is not stored (enqueue is the
         hottest script): it is supplied here, with the id 0-1, before any
         stored event.
         """
         start = f"({after}" if after else "-"
-        entries = cast(
-            list[tuple[str, dict[str, str]]],
-            await self.redis.xrange(self.keys.events(job_id), start, "+", count=count),
-        )
-        events = [
-            JobEvent(id=eid, type=fields.get("type", "event"), data=serde.loads(fields["data"]))
-            for eid, fields in entries
-        ]
-        return events if after else [FIRST_EVENT, *events]
+        command = pack("XRANGE", self.keys.events(job_id), start, "+", "COUNT", count)
+        (entries,) = _ok(await self._lane.send(command, 1))
+        events = []
+        for eid, flat in entries:
+            fields = _as_dict(flat)
+            events.append((eid, fields.get("type", "event"), fields["data"]))
+        return events if after else [_FIRST_RAW, *events]
 
     # -- workers ---------------------------------------------------------
     async def claim(self, worker_id: str, n: int) -> ClaimBatch:
