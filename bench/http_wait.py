@@ -29,6 +29,9 @@ PREFIX = "/api/multi-agent"
 BODY = {"request": {"query": "benchmark", "coordination_mode": "sequential",
                     "supporting_agents": []}}
 TERMINAL = {"completed", "failed", "cancelled"}
+# Idle is measured this long after the last stream opened: the opening burst
+# (after thousands of submits) leaves the API busy for a few seconds.
+SETTLE_S = 5.0
 SSE_MAX_S = 360.0  # the API's JOBGATE_SSE_MAX_CONNECTION_S default: the reconnect cadence
 
 
@@ -256,7 +259,7 @@ async def _idle(  # noqa: C901 - one measurement script, read top to bottom
             if sum(1 for f in opened if f.done()) + connected[0] >= n:
                 break  # the rest failed (counted below)
             await asyncio.sleep(0.1)
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(SETTLE_S)
         cpu0, t0 = cpu_seconds_of_tree(stack.api.pid), time.monotonic()
         c0 = commandstats(r)
         await asyncio.sleep(measure_s)
@@ -264,8 +267,11 @@ async def _idle(  # noqa: C901 - one measurement script, read top to bottom
         delta = commands_delta(c0, commandstats(r))
         rss = rss_bytes(stack.api.pid)
         failed = sum(1 for f in opened if f.done())
+        why = sorted({f"{type(e).__name__}: {e}"[:120] for f in opened
+                      if f.done() and (e := f.exception()) is not None})[:3]
         out[f"sse_{n}"] = {
-            "connections": connected[0], "failed_to_open": failed, "api_rss_mb": rss / 2**20,
+            "connections": connected[0], "failed_to_open": failed, "why": why,
+            "api_rss_mb": rss / 2**20,
             "bytes_per_connection": (rss - rss0) / max(connected[0], 1), "api_cpu_pct": cpu_pct,
             "redis_connections_of_api": _api_connections(r),
             "redis_commands_per_s": sum(delta.values()) / measure_s,

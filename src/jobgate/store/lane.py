@@ -29,6 +29,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 Arg = str | bytes | int | float
+MAX_BATCH = 256  # calls per round trip: bounds the reply a busy process must read at once
 _Waiting = tuple[bytes, int, "asyncio.Future[list[Any]]"]
 
 
@@ -90,7 +91,7 @@ class Lane:
     async def _flush(self) -> None:
         try:
             while self._waiting:
-                batch, self._waiting = self._waiting, []
+                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
                 try:
                     results = await self._roundtrip(
                         b"".join(c for c, _, _ in batch), sum(n for _, n, _ in batch)
@@ -116,9 +117,12 @@ class Lane:
             return await self._exchange(commands, replies)  # reconnects; see the docstring
 
     async def _exchange(self, commands: bytes, replies: int) -> list[Any]:
-        conn = self._conn
+        conn, timeout = self._conn, self._timeout
+        loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(self._timeout):
+            # A deadline on progress, not on the whole batch: a large batch read by
+            # a busy process is slow, not a sign that Redis is away.
+            async with asyncio.timeout(timeout) as deadline:
                 await conn.send_packed_command(commands)
                 results: list[Any] = []
                 for _ in range(replies):
@@ -126,6 +130,8 @@ class Lane:
                         results.append(await conn.read_response())
                     except ResponseError as err:  # that command failed; the rest are in step
                         results.append(err)
+                    if timeout is not None:
+                        deadline.reschedule(loop.time() + timeout)
                 return results
         except BaseException as exc:
             await conn.disconnect(nowait=True)  # half-read replies: never reuse it
