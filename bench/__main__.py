@@ -46,6 +46,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     p.add_argument("--rounds", type=int, default=None)
     p.add_argument("--long-jobs", action="store_true", help="also wait on 60 s jobs over HTTP")
+    p.add_argument("--five-minute-jobs", action="store_true",
+                   help="also wait on real 5-minute jobs over HTTP (20 users; ~10 min)")
     p.add_argument("--skip-http", action="store_true")
     p.add_argument("--no-profile", action="store_true")
     return p.parse_args()
@@ -168,6 +170,9 @@ def main() -> None:
                 if a.long_jobs:
                     res["http_waiting"] += http_wait.waiting(v, [400], ["poll5", "sse"],
                                                              60.0, 5.0)
+                if a.five_minute_jobs:
+                    res["http_waiting"] += http_wait.waiting(v, [20], ["poll5", "sse"],
+                                                             300.0, 5.0)
                 res["extra"]["idle_waiting"] = http_wait.idle_streams(
                     v, cfg["streams"], cfg["measure_s"])
                 res["extra"]["requests_5min_job"] = http_wait.analytic_requests(300, 5)
