@@ -10,7 +10,8 @@ sequential agent calls of ~21.4 s. At the same time, each on its own job:
 - POST /process on an API with JOBGATE_SYNC_WAIT_S=90: cut by the proxy at 60 s;
 - POST /process with the default JOBGATE_SYNC_WAIT_S=50: 202 with the job id at 50 s;
 - submit + wait through the proxy with the Python SDK and the TypeScript
-  client over SSE (server defaults: heartbeat 15 s, connections capped at 50 s),
+  client over SSE (server defaults: heartbeat 15 s, connections capped at 360 s,
+  so one stream outlives the proxy's 60 s read timeout),
   with the SDK's long-poll, with both clients' polling (paced by the server's
   Retry-After), and with a plain 5 s poller (the old browser helper);
 
@@ -165,6 +166,10 @@ def requests_of(rig: Rig, job_id: str | None, proxy: str | None) -> dict[str, An
     return {"requests": extra + len(entries),
             "by_kind": dict(kinds),
             "longest_s": max((e["request_time"] for e in entries), default=0.0),
+            # An event stream may outlive the limit (its heartbeats keep it open);
+            # anything else must answer within it.
+            "longest_other_s": max((e["request_time"] for e in entries
+                                    if not e["uri"].endswith("/events")), default=0.0),
             "statuses": sorted({e["status"] for e in entries})}
 
 
@@ -194,8 +199,8 @@ def checks(out: dict[str, dict[str, Any]], args: argparse.Namespace) -> list[tup
          all(v["status"] == "completed" for v in waits.values())),
         ("every job outlived the proxy limit twice over",
          all(v.get("elapsed_s", 0) > 2 * limit for v in waits.values())),
-        ("no request through the proxy failed or hit its limit",
-         all(set(v["statuses"]) <= {200, 202} and v["longest_s"] < limit
+        ("no request through the proxy failed; none but event streams reached its limit",
+         all(set(v["statuses"]) <= {200, 202} and v["longest_other_s"] < limit
              for v in waits.values())),
     ]
 
