@@ -122,12 +122,20 @@ def test_timeout_exits_4_and_leaves_the_job(slow_stack: Stack) -> None:
     assert cli(slow_stack, "result", job_id).returncode in (0, 4)  # still running, or done
 
 
+def _sigint_as_in_a_terminal() -> None:
+    """A shell starts background jobs with SIGINT ignored and children inherit
+    that (so a suite run in the background would see Ctrl-C ignored); a
+    terminal's Ctrl-C reaches a process whose SIGINT is the default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("cancel_on_abort", [False, True])
 def test_ctrl_c_stops_waiting(slow_stack: Stack, cancel_on_abort: bool) -> None:
     args = [JOBGATE, "submit", "--query", "cats", "--mode", "sequential", "--wait"]
     proc = subprocess.Popen(args + (["--cancel-on-abort"] if cancel_on_abort else []),
                             env=env_for(slow_stack), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_sigint_as_in_a_terminal)
     job_id = _first_job(slow_stack)
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
