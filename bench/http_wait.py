@@ -225,22 +225,20 @@ def analytic_requests(job_s: float, poll_s: float) -> dict[str, float]:
             "poll": 1 + math.floor(job_s / poll_s) + 1, "job_s": job_s, "poll_s": poll_s}
 
 
-async def _idle(  # noqa: C901 - one measurement script, read top to bottom
-    stack: Stack, counts: list[int], measure_s: float
-) -> dict[str, Any]:
-    """Open SSE streams (then long-polls) on jobs that do not change; measure the API."""
+async def _quiet_api(stack: Stack, measure_s: float) -> dict[str, Any]:
+    """The API's CPU, its Redis connections and Valkey's commands/s over `measure_s`."""
     r = stack.v.client()
-    out: dict[str, Any] = {}
-    conns: list[Conn] = []
-    sem = asyncio.Semaphore(200)
+    cpu0, t0, c0 = cpu_seconds_of_tree(stack.api.pid), time.monotonic(), commandstats(r)
+    await asyncio.sleep(measure_s)
+    cpu_pct = (cpu_seconds_of_tree(stack.api.pid) - cpu0) / (time.monotonic() - t0) * 100
+    delta = commands_delta(c0, commandstats(r))
+    return {"api_cpu_pct": cpu_pct, "redis_connections_of_api": _api_connections(r),
+            "redis_commands_per_s": sum(delta.values()) / measure_s}
 
-    async def submit(i: int) -> tuple[Conn, dict[str, Any]]:
-        async with sem:
-            c = stack.conn(i)
-            job = await _submit(c)
-            return c, job
 
-    jobs = await asyncio.gather(*(submit(i) for i in range(max(counts))))
+async def _idle_sse(stack: Stack, jobs: list[tuple[Conn, dict[str, Any]]], counts: list[int],
+                    measure_s: float, out: dict[str, Any]) -> None:
+    """Open streams on the jobs, `counts` at a time, measuring after each step."""
     rss0 = rss_bytes(stack.api.pid)
     opened: list[asyncio.Future[None]] = []
     connected = [0]
@@ -250,61 +248,71 @@ async def _idle(  # noqa: C901 - one measurement script, read top to bottom
             connected[0] += 1
         return False
 
-    for n in sorted(counts):
-        for c, job in jobs[len(opened):n]:
-            conns.append(c)
-            opened.append(asyncio.ensure_future(c.sse(job["events_url"], hold)))
-        deadline = time.monotonic() + 120
-        while connected[0] < n and time.monotonic() < deadline:
-            if sum(1 for f in opened if f.done()) + connected[0] >= n:
-                break  # the rest failed (counted below)
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(SETTLE_S)
-        cpu0, t0 = cpu_seconds_of_tree(stack.api.pid), time.monotonic()
-        c0 = commandstats(r)
-        await asyncio.sleep(measure_s)
-        cpu_pct = (cpu_seconds_of_tree(stack.api.pid) - cpu0) / (time.monotonic() - t0) * 100
-        delta = commands_delta(c0, commandstats(r))
-        rss = rss_bytes(stack.api.pid)
-        failed = sum(1 for f in opened if f.done())
-        why = sorted({f"{type(e).__name__}: {e}"[:120] for f in opened
-                      if f.done() and (e := f.exception()) is not None})[:3]
-        out[f"sse_{n}"] = {
-            "connections": connected[0], "failed_to_open": failed, "why": why,
-            "api_rss_mb": rss / 2**20,
-            "bytes_per_connection": (rss - rss0) / max(connected[0], 1), "api_cpu_pct": cpu_pct,
-            "redis_connections_of_api": _api_connections(r),
-            "redis_commands_per_s": sum(delta.values()) / measure_s,
-        }
-        print(f"  idle SSE {n}: {out[f'sse_{n}']}", flush=True)
-    for c in conns:
-        await c.close()
-    for f in opened:
-        f.cancel()
-    await asyncio.sleep(2.0)
-    # long-poll: the same jobs, each client waits with its ETag
-    n = min(counts)
-    lp = [stack.conn(i) for i in range(n)]
+    try:
+        for n in sorted(counts):
+            for c, job in jobs[len(opened):n]:
+                opened.append(asyncio.ensure_future(c.sse(job["events_url"], hold)))
+            deadline = time.monotonic() + 120
+            while connected[0] + sum(1 for f in opened if f.done()) < n:
+                if time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(SETTLE_S)
+            quiet = await _quiet_api(stack, measure_s)
+            rss = rss_bytes(stack.api.pid)
+            failed = [f for f in opened if f.done()]
+            why = sorted({f"{type(e).__name__}: {e}"[:120] for f in failed
+                          if (e := f.exception()) is not None})[:3]
+            out[f"sse_{n}"] = {
+                "connections": connected[0], "failed_to_open": len(failed), "why": why,
+                "api_rss_mb": rss / 2**20,
+                "bytes_per_connection": (rss - rss0) / max(connected[0], 1), **quiet,
+            }
+            print(f"  idle SSE {n}: {out[f'sse_{n}']}", flush=True)
+    finally:
+        for c, _ in jobs[:len(opened)]:
+            await c.close()
+        for f in opened:
+            f.cancel()
+
+
+async def _idle_long_poll(stack: Stack, jobs: list[tuple[Conn, dict[str, Any]]],
+                          measure_s: float, out: dict[str, Any]) -> None:
+    """The same jobs, each waited on by a long-poll carrying its ETag."""
+    lp = [stack.conn(i) for i in range(len(jobs))]
     etags = []
-    for c, (_, job) in zip(lp, jobs, strict=False):
+    for c, (_, job) in zip(lp, jobs, strict=True):
         _, h, _ = await c.request("GET", job["status_url"])
         etags.append(h["etag"])
     tasks = [asyncio.ensure_future(c.request("GET", job["status_url"] + "?wait=50",
                                              headers={"If-None-Match": e}))
-             for c, (_, job), e in zip(lp, jobs, etags, strict=False)]
+             for c, (_, job), e in zip(lp, jobs, etags, strict=True)]
+    try:
+        await asyncio.sleep(2.0)
+        out[f"longpoll_{len(jobs)}"] = {"connections": len(jobs),
+                                        **await _quiet_api(stack, measure_s)}
+        print(f"  idle long-poll {len(jobs)}: {out[f'longpoll_{len(jobs)}']}", flush=True)
+    finally:
+        for t in tasks:
+            t.cancel()
+        for c in lp:
+            await c.close()
+
+
+async def _idle(stack: Stack, counts: list[int], measure_s: float) -> dict[str, Any]:
+    """Open SSE streams (then long-polls) on jobs that do not change; measure the API."""
+    sem = asyncio.Semaphore(200)
+
+    async def submit(i: int) -> tuple[Conn, dict[str, Any]]:
+        async with sem:
+            c = stack.conn(i)
+            return c, await _submit(c)
+
+    jobs = await asyncio.gather(*(submit(i) for i in range(max(counts))))
+    out: dict[str, Any] = {}
+    await _idle_sse(stack, jobs, counts, measure_s, out)
     await asyncio.sleep(2.0)
-    cpu0, t0, c0 = cpu_seconds_of_tree(stack.api.pid), time.monotonic(), commandstats(r)
-    await asyncio.sleep(measure_s)
-    cpu_pct = (cpu_seconds_of_tree(stack.api.pid) - cpu0) / (time.monotonic() - t0) * 100
-    delta = commands_delta(c0, commandstats(r))
-    out[f"longpoll_{n}"] = {"connections": n, "api_cpu_pct": cpu_pct,
-                            "redis_connections_of_api": _api_connections(r),
-                            "redis_commands_per_s": sum(delta.values()) / measure_s}
-    print(f"  idle long-poll {n}: {out[f'longpoll_{n}']}", flush=True)
-    for t in tasks:
-        t.cancel()
-    for c in lp:
-        await c.close()
+    await _idle_long_poll(stack, jobs[:min(counts)], measure_s, out)
     return out
 
 

@@ -150,7 +150,9 @@ class LaneScript:
     """A script run through a lane by EVALSHA; `fixed` are its first arguments,
     the same in every call, packed once."""
 
-    def __init__(self, lane: Lane, redis: Redis, script: AsyncScript, fixed: Sequence[Arg]):
+    def __init__(
+        self, lane: Lane, redis: Redis, script: AsyncScript, fixed: Sequence[Arg]
+    ) -> None:
         self._lane = lane
         self._redis = redis
         self._script = script
