@@ -33,7 +33,10 @@ def wait_done(c: httpx.Client, job_id: str, limit: float = 30) -> dict[str, Any]
 
 
 def sse_events(c: httpx.Client, job_id: str, last: str | None = None,
-               stop_after: int | None = None) -> list[dict[str, str]]:
+               stop_after: int | None = None,
+               unnumbered: bool = False) -> list[dict[str, str]]:
+    """The stream's events with an id (the log), and with `unnumbered` those
+    without one too (the `result` event)."""
     headers = {"Last-Event-ID": last} if last else {}
     events: list[dict[str, str]] = []
     with c.stream("GET", f"{P}/jobs/{job_id}/events", headers=headers) as r:
@@ -42,7 +45,7 @@ def sse_events(c: httpx.Client, job_id: str, last: str | None = None,
         cur: dict[str, str] = {}
         for line in r.iter_lines():
             if not line:
-                if "id" in cur:
+                if "id" in cur or (unnumbered and cur):
                     events.append(cur)
                     if stop_after is not None and len(events) >= stop_after:
                         break
@@ -361,24 +364,9 @@ def test_api_restart_mid_wait_clients_carry_on(valkey: Any, tmp_path: Any) -> No
         s.stop()
 
 
-def _raw_events(c: httpx.Client, job_id: str) -> list[dict[str, str]]:
-    """Every event of one stream, with or without an id."""
-    events, cur = [], {}
-    with c.stream("GET", f"{P}/jobs/{job_id}/events") as r:
-        for line in r.iter_lines():
-            if not line:
-                if cur:
-                    events.append(cur)
-                cur = {}
-            elif not line.startswith(":"):
-                k, _, v = line.partition(":")
-                cur[k] = v.removeprefix(" ")
-    return events
-
-
 def test_sse_sends_the_result_just_before_the_terminal_event(client: httpx.Client) -> None:
     job_id = submit(client).json()["job_id"]
-    events = _raw_events(client, job_id)
+    events = sse_events(client, job_id, unnumbered=True)
     *log, result, terminal = events
     assert result["event"] == "result" and "id" not in result  # not part of the log
     assert json.loads(result["data"]) == client.get(f"{P}/jobs/{job_id}/result").json()

@@ -270,7 +270,7 @@ async def _next_events(
     return batch
 
 
-async def _result_event(svc: Services, job_id: str) -> list[ServerSentEvent]:
+async def _result_event(svc: Services, job_id: str) -> ServerSentEvent | None:
     """The body of GET /result as a `result` event (no id: not part of the log).
 
     Sent just before the terminal event, it spares a waiting client its last
@@ -278,8 +278,8 @@ async def _result_event(svc: Services, job_id: str) -> list[ServerSentEvent]:
     """
     job = await svc.store.get(job_id)
     if job is None or not job.terminal:
-        return []
-    return [ServerSentEvent(data=result_view(job).model_dump_json(), event="result")]
+        return None
+    return ServerSentEvent(data=result_view(job).model_dump_json(), event="result")
 
 
 async def event_stream(
@@ -296,8 +296,8 @@ async def event_stream(
                 last = eid
                 event = ServerSentEvent(data=data, event=etype, id=eid)
                 if _is_terminal(etype, data):
-                    for r in await _result_event(svc, job_id):
-                        yield r
+                    if (result := await _result_event(svc, job_id)) is not None:
+                        yield result
                     yield event
                     return
                 yield event

@@ -19,7 +19,7 @@ from jobgate.job import Job, Priority, is_valid_job_id, new_job_id
 from jobgate.models import JobEvent
 from jobgate.settings import Settings
 from jobgate.store.keys import Keys
-from jobgate.store.lane import Lane, LaneScript, pack
+from jobgate.store.lane import Lane, LaneScript
 from jobgate.store.scripts import Scripts
 
 _EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
@@ -155,12 +155,12 @@ class JobStore:
 
     # -- readers ---------------------------------------------------------
     async def get(self, job_id: str) -> Job | None:
-        (raw,) = _ok(await self._lane.send(pack("HGETALL", self.keys.job(job_id)), 1))
+        (raw,) = _ok(await self._lane.send(self._lane.pack("HGETALL", self.keys.job(job_id)), 1))
         return Job.from_hash(_as_dict(raw)) if raw else None
 
     async def get_with_time(self, job_id: str) -> tuple[Job | None, int]:
         """The job and the server's clock, in one round trip (for lease checks)."""
-        commands = pack("HGETALL", self.keys.job(job_id)) + pack("TIME")
+        commands = self._lane.pack("HGETALL", self.keys.job(job_id)) + self._lane.pack("TIME")
         raw, (sec, usec) = _ok(await self._lane.send(commands, 2))
         return (Job.from_hash(_as_dict(raw)) if raw else None), int(sec) * 1_000_000 + int(usec)
 
@@ -220,7 +220,7 @@ class JobStore:
         stored event.
         """
         start = f"({after}" if after else "-"
-        command = pack("XRANGE", self.keys.events(job_id), start, "+", "COUNT", count)
+        command = self._lane.pack("XRANGE", self.keys.events(job_id), start, "+", "COUNT", count)
         (entries,) = _ok(await self._lane.send(command, 1))
         events = []
         for eid, flat in entries:
