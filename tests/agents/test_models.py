@@ -60,7 +60,7 @@ def test_full_request_round_trips() -> None:
         ({"query": "x" * (MAX_QUERY_CHARS + 1)}, ("query",)),
         ({"query": "q", "context": {"blob": "x" * 30_000}}, ("context",)),
         ({"query": "q", "context": {str(i): i for i in range(101)}}, ("context",)),
-        ({"query": "q", "supporting_agents": ["research"] * 8}, ("supporting_agents",)),
+        ({"query": "q", "supporting_agents": ["research"] * 14}, ("supporting_agents",)),
     ],
 )
 def test_invalid_fields_are_named(data: dict[str, Any], loc: tuple[Any, ...]) -> None:

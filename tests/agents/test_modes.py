@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobgate.agents.models import ALL_AGENTS, AgentName, MultiAgentRequest
+from jobgate.agents.models import DEFAULT_AGENTS, AgentName, MultiAgentRequest
 from jobgate.agents.modes import ENHANCED_ROUNDS, Plan, StepKind, plan
 
 A = AgentName
@@ -30,7 +30,7 @@ def test_indices_count_from_one_and_reads_point_backwards() -> None:
 
 def test_sequential_default_runs_all_seven_once_in_a_chain() -> None:
     p = make(coordination_mode="sequential")
-    assert agents(p) == list(ALL_AGENTS)
+    assert agents(p) == list(DEFAULT_AGENTS)
     assert [s.reads for s in p.steps] == [()] + [(i,) for i in range(1, 7)]
     assert [s.phase for s in p.steps] == list(range(7))
     assert [s.from_agent for s in p.steps[:2]] == ["user", "research"]
@@ -50,7 +50,7 @@ def test_sequential_with_selected_agents_runs_exactly_those() -> None:
 def test_parallel_runs_supporters_in_one_phase_then_a_summary() -> None:
     p = make(coordination_mode="parallel")
     first, second = p.phases
-    assert {s.agent for s in first} == set(ALL_AGENTS) - {A.SUMMARY}
+    assert {s.agent for s in first} == set(DEFAULT_AGENTS) - {A.SUMMARY}
     assert [s.agent for s in second] == [A.SUMMARY]
     assert second[0].kind is StepKind.SYNTHESIS
     assert second[0].reads == tuple(s.index for s in first)

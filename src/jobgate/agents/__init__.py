@@ -1,4 +1,4 @@
-"""The multi-agent workload: seven role agents, five coordination modes.
+"""The multi-agent workload: the app's thirteen role agents, five coordination modes.
 
 What the rest of jobgate uses:
 
@@ -6,7 +6,10 @@ What the rest of jobgate uses:
 - `estimate_seconds(request, settings)`: the API's `estimated_completion_seconds`;
 - `MultiAgentRequest`, `MultiAgentResponse`: the wire models;
 - `with_sealed_key(payload, api_key, secret)`: a user's own LLM key, sealed
-  into the job payload (see `credentials.py`).
+  into the job payload (see `credentials.py`);
+- `Retriever`, `DocumentSource`, `BM25Retriever`: where the `rag` agent's
+  passages come from (see `retrieval.py`); pass a retriever with more
+  sources to `make_handler` to search more than the request's documents.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from jobgate.agents.handler import (
     run_multi_agent,
 )
 from jobgate.agents.models import (
+    ALL_AGENTS,
+    DEFAULT_AGENTS,
     AgentInteraction,
     AgentName,
     CoordinationMode,
@@ -28,19 +33,36 @@ from jobgate.agents.models import (
 )
 from jobgate.agents.modes import PlannedStep, plan, plan_steps
 from jobgate.agents.pipeline import PipelineCancelled, run_pipeline
+from jobgate.agents.ranking import Document, Passage
 from jobgate.agents.reporting import JobReporter
+from jobgate.agents.retrieval import (
+    BM25Retriever,
+    DocumentSource,
+    RequestDocuments,
+    Retrieval,
+    Retriever,
+)
 
 __all__ = [
+    "ALL_AGENTS",
+    "DEFAULT_AGENTS",
     "KIND",
     "LLM_KEY_FIELD",
     "AgentInteraction",
     "AgentName",
+    "BM25Retriever",
     "CoordinationMode",
+    "Document",
+    "DocumentSource",
     "JobReporter",
     "MultiAgentRequest",
     "MultiAgentResponse",
+    "Passage",
     "PipelineCancelled",
     "PlannedStep",
+    "RequestDocuments",
+    "Retrieval",
+    "Retriever",
     "estimate_seconds",
     "make_handler",
     "parse_request",

@@ -20,6 +20,7 @@ from jobgate.agents.models import MultiAgentRequest
 from jobgate.agents.modes import plan
 from jobgate.agents.pipeline import run_pipeline
 from jobgate.agents.reporting import JobReporter
+from jobgate.agents.retrieval import Retriever
 from jobgate.errors import PermanentError
 from jobgate.settings import Settings
 
@@ -84,26 +85,31 @@ def _job_api_key(payload: Mapping[str, Any], settings: Settings) -> str | None:
 
 
 async def run_multi_agent(
-    ctx: JobReporter, payload: Mapping[str, Any], settings: Settings | None = None
+    ctx: JobReporter,
+    payload: Mapping[str, Any],
+    settings: Settings | None = None,
+    retriever: Retriever | None = None,
 ) -> dict[str, Any]:
     """Run one multi-agent job; returns the `MultiAgentResponse` as JSON data.
 
     `settings` should be the worker's own; without it they are read from the
-    environment (a convenience for scripts, not for the worker).
+    environment (a convenience for scripts, not for the worker). `retriever`
+    finds the rag agent's passages (default: the request's own documents).
     """
     settings = settings if settings is not None else Settings()
     request = parse_request(payload)
     api_key = _job_api_key(payload, settings)
     async with make_backend(settings, api_key) as llm:
-        response = await run_pipeline(request, llm, ctx)
+        response = await run_pipeline(request, llm, ctx, retriever=retriever)
     return response.model_dump(mode="json")
 
 
-def make_handler(settings: Settings) -> Handler:
-    """The handler to register under `KIND`, bound to the worker's settings."""
+def make_handler(settings: Settings, retriever: Retriever | None = None) -> Handler:
+    """The handler to register under `KIND`, bound to the worker's settings
+    (and to a retriever with more sources than the request, when given)."""
 
     async def handler(ctx: JobReporter, payload: Mapping[str, Any]) -> dict[str, Any]:
-        return await run_multi_agent(ctx, payload, settings)
+        return await run_multi_agent(ctx, payload, settings, retriever)
 
     handler.__qualname__ = handler.__name__ = "run_multi_agent"
     return handler

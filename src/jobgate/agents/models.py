@@ -27,7 +27,9 @@ MAX_ID_CHARS = 200
 
 
 class AgentName(StrEnum):
-    """The seven agents; each has its own role prompt in `roles.py`."""
+    """The roster of the app this replaces; each has its own role prompt in
+    `roles.py`. The first seven are the general team (`DEFAULT_AGENTS`); the
+    rest are specialists a request names when it wants them."""
 
     RESEARCH = "research"
     ANALYSIS = "analysis"
@@ -36,10 +38,21 @@ class AgentName(StrEnum):
     VALIDATION = "validation"
     PRD_AUTHORING = "prd_authoring"
     SUMMARY = "summary"
+    REQUIREMENTS = "requirements"
+    SCORING = "scoring"
+    EXPORT = "export"
+    RAG = "rag"
+    V0 = "v0"
+    LOVABLE = "lovable"
 
 
-# Canonical order: sequential mode runs them in this order by default.
 ALL_AGENTS: tuple[AgentName, ...] = tuple(AgentName)
+"""Every agent a request may name, in canonical order (the defaults first)."""
+
+DEFAULT_AGENTS: tuple[AgentName, ...] = ALL_AGENTS[:7]
+"""Who takes part when a request names nobody; sequential mode runs them in
+this order. The specialists (requirements … lovable) only join when named:
+`rag` without documents, or `v0` for a pricing question, would be noise."""
 
 
 class CoordinationMode(StrEnum):
@@ -56,6 +69,8 @@ class MultiAgentRequest(BaseModel):
 
     The primary agent writes the final response in every mode; the supporting
     agents are the others taking part. Both default per mode (see `modes.py`).
+    `context` goes into every agent's prompt; the documents it carries are
+    what the `rag` agent searches (shapes in `retrieval.py`).
     """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

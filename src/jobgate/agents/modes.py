@@ -9,16 +9,19 @@ outputs it reads, and its `phase`: steps of one phase run concurrently, the
 phases one after another. Who takes part:
 
 - the *primary* agent writes the final response in every mode;
-- the *supporting* agents are the others. When the request does not name
-  them, they are every agent except the primary and `summary` (the
+- the *supporting* agents are the others. Any agent of the roster may be
+  either. When the request does not name them, they are the seven default
+  agents (`DEFAULT_AGENTS`) except the primary and `summary` (the
   synthesiser role), except in a debate, whose default debaters are
-  `strategy` and `validation`.
+  `strategy` and `validation`. The specialists (requirements, scoring,
+  export, rag, v0, lovable) take part only when named.
 
 Modes:
 
 - sequential: supporters then the primary, one after another, each reading
-  the previous output. Default: all seven, ending with `summary`. When only
-  supporters are named, exactly those run and the last one concludes.
+  the previous output. Default: the seven default agents, ending with
+  `summary`. When only supporters are named, exactly those run and the last
+  one concludes.
 - parallel: all supporters at once, then the primary (default `summary`)
   summarises them.
 - collaborative: the primary (default `strategy`) consults each supporter in
@@ -35,7 +38,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from jobgate.agents.models import ALL_AGENTS, AgentName, CoordinationMode, MultiAgentRequest
+from jobgate.agents.models import (
+    DEFAULT_AGENTS,
+    AgentName,
+    CoordinationMode,
+    MultiAgentRequest,
+)
 
 DEBATE_ROUNDS = 2
 ENHANCED_ROUNDS = 3
@@ -137,7 +145,7 @@ def _cast(
     elif default_supporters is not None:
         chosen = default_supporters
     else:
-        chosen = [a for a in ALL_AGENTS if a is not AgentName.SUMMARY]
+        chosen = [a for a in DEFAULT_AGENTS if a is not AgentName.SUMMARY]
     return primary, [a for a in _unique(chosen) if a is not primary]
 
 

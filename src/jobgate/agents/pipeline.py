@@ -9,6 +9,15 @@ Each step reports twice: when it starts (`"strategy agent: round 2 of 3
 an `agent_output` event carrying the step's text. Streamed text goes out in
 batched `token` events.
 
+The rag agent: when the plan includes it, the run asks its `Retriever` once,
+before the first phase, for passages relevant to the query. Each rag step
+gets them in its prompt and its output ends with the passages it was given
+(document id and excerpt), written here rather than trusted to the model,
+so it holds with the simulator too. When nothing relevant was found, a rag
+step that only contributes makes no LLM call at all and says so plainly; a
+rag step that synthesises or judges still does its job from the team's
+outputs, and adds the same plain statement.
+
 Cancellation: a watcher polls `reporter.cancelled` and cancels the running
 steps (and with them any in-flight HTTP request), then raises
 `PipelineCancelled`. If instead the engine cancels the handler's task, the
@@ -24,14 +33,27 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jobgate.agents.llm.base import LLMBackend
-from jobgate.agents.models import AgentInteraction, MultiAgentRequest, MultiAgentResponse
+from jobgate.agents.models import (
+    AgentInteraction,
+    AgentName,
+    MultiAgentRequest,
+    MultiAgentResponse,
+)
 from jobgate.agents.modes import Plan, PlannedStep, StepKind, plan
 from jobgate.agents.prompts import build_prompt, task
 from jobgate.agents.reporting import JobReporter, TokenBatcher
+from jobgate.agents.retrieval import (
+    Retrieval,
+    Retriever,
+    default_retriever,
+    nothing_found,
+    sources_note,
+)
 from jobgate.agents.roles import system_prompt
 from jobgate.errors import PermanentError
 
 CANCEL_POLL_S = 0.1
+_CONCLUDING = frozenset({StepKind.SYNTHESIS, StepKind.VERDICT})
 
 
 class PipelineCancelled(PermanentError):
@@ -75,8 +97,11 @@ class _Run:
         reporter: JobReporter,
         now: Callable[[], datetime],
         token_interval_s: float,
+        retriever: Retriever,
     ) -> None:
         self.request = request
+        self.retriever = retriever
+        self.retrieval: Retrieval | None = None
         self.plan = the_plan
         self.llm = llm
         self.reporter = reporter
@@ -89,6 +114,8 @@ class _Run:
         self._lock = asyncio.Lock()
 
     async def execute(self) -> None:
+        if any(s.agent is AgentName.RAG for s in self.plan.steps):
+            self.retrieval = await self.retriever.retrieve(self.request, self.request.query)
         for phase in self.plan.phases:
             if self.reporter.cancelled:
                 raise PipelineCancelled("job cancelled", code="cancelled")
@@ -105,16 +132,33 @@ class _Run:
         batcher = TokenBatcher(
             self.reporter, step.agent.value, step.index, interval_s=self.token_interval_s
         )
-        prompt = build_prompt(self.request, step, self.by_index, self.outputs)
-        text = await self.llm.complete(system_prompt(step.agent), prompt, batcher.add)
+        text, llm_called = await self._answer(step, batcher)
         await batcher.flush()
-        self._record(step, text, time.monotonic() - started)
+        self._record(step, text, time.monotonic() - started, llm_called)
         async with self._lock:
             self.done += 1
             await self.reporter.event("agent_output", {**info, "response": text})
             await self.reporter.progress(self.done / total, f"{message}: done", info)
 
-    def _record(self, step: PlannedStep, text: str, seconds: float) -> None:
+    async def _answer(self, step: PlannedStep, batcher: TokenBatcher) -> tuple[str, bool]:
+        """The step's text (streamed through `batcher`), and whether an LLM wrote it."""
+        retrieval = self.retrieval if step.agent is AgentName.RAG else None
+        if retrieval is not None and not retrieval.found and step.kind not in _CONCLUDING:
+            text = nothing_found(retrieval)
+            await batcher.add(text)
+            return text, False
+        prompt = build_prompt(self.request, step, self.by_index, self.outputs, self.retrieval)
+        text = await self.llm.complete(system_prompt(step.agent), prompt, batcher.add)
+        if retrieval is not None:
+            note = sources_note(retrieval) if retrieval.found else nothing_found(retrieval)
+            await batcher.add(f"\n\n{note}")
+            text = f"{text}\n\n{note}"
+        return text, True
+
+    def _record(self, step: PlannedStep, text: str, seconds: float, llm_called: bool) -> None:
+        extra: dict[str, Any] = {}
+        if step.agent is AgentName.RAG and self.retrieval is not None:
+            extra = {"llm_called": llm_called, "retrieval": self.retrieval.summary()}
         self.outputs[step.index] = text
         self.interactions[step.index] = AgentInteraction(
             from_agent=step.from_agent,
@@ -129,11 +173,13 @@ class _Run:
                 "phase": step.phase,
                 "kind": step.kind.value,
                 "duration_s": round(seconds, 3),
+                **extra,
             },
         )
 
     def response(self, duration_s: float) -> MultiAgentResponse:
         last = self.plan.steps[-1]
+        extra = {} if self.retrieval is None else {"retrieval": self.retrieval.summary()}
         return MultiAgentResponse(
             primary_agent=self.plan.primary.value,
             response=self.outputs[last.index],
@@ -148,6 +194,7 @@ class _Run:
                 "agents": self.plan.agents,
                 "attempt": self.reporter.attempt,
                 "duration_s": round(duration_s, 3),
+                **extra,
             },
             timestamp=self.now(),
         )
@@ -198,9 +245,15 @@ async def run_pipeline(
     now: Callable[[], datetime] = _now,
     cancel_poll_s: float = CANCEL_POLL_S,
     token_interval_s: float = 0.25,
+    retriever: Retriever | None = None,
 ) -> MultiAgentResponse:
-    """Plan the request, run every step against `llm`, report, and answer."""
-    run = _Run(request, plan(request), llm, reporter, now, token_interval_s)
+    """Plan the request, run every step against `llm`, report, and answer.
+
+    `retriever` finds the rag agent's passages; by default the documents the
+    request carries in its context (see `retrieval.py`).
+    """
+    retriever = retriever if retriever is not None else default_retriever()
+    run = _Run(request, plan(request), llm, reporter, now, token_interval_s, retriever)
     started = time.monotonic()
     await _until_cancelled(run.execute(), reporter, cancel_poll_s)
     return run.response(time.monotonic() - started)

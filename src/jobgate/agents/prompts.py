@@ -1,8 +1,12 @@
 """The user prompt of each planned step: the request, the task, the inputs.
 
-Pure functions of (request, step, earlier outputs), so a test can read the
-exact prompt an agent got. Earlier outputs are cut to a bounded length so a
-long run's later prompts stay within a model's context.
+Pure functions of (request, step, earlier outputs, retrieval), so a test
+can read the exact prompt an agent got. Earlier outputs are cut to a
+bounded length so a long run's later prompts stay within a model's context.
+
+The passages the rag agent retrieved go, in full and numbered, to the rag
+agent itself and to every step that reads one of its outputs: downstream
+agents get the evidence, not only rag's account of it.
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from jobgate.agents.models import MultiAgentRequest
+from jobgate.agents.models import AgentName, MultiAgentRequest
 from jobgate.agents.modes import PlannedStep, StepKind
+from jobgate.agents.retrieval import Retrieval, passages_block
 
 MAX_INPUT_CHARS = 4_000
 
@@ -55,15 +60,24 @@ def build_prompt(
     step: PlannedStep,
     steps: Mapping[int, PlannedStep],
     outputs: Mapping[int, str],
+    retrieval: Retrieval | None = None,
 ) -> str:
     """The prompt of `step`: the request first (line one is the query), then
-    the task, then the outputs of the steps it reads, labelled by agent."""
+    the task, the retrieved passages if it sees them, then the outputs of the
+    steps it reads, labelled by agent."""
     parts = [f"Request: {request.query}"]
     if request.product_id:
         parts.append(f"Product: {request.product_id}")
     if request.context:
         parts.append("Context (JSON): " + json.dumps(request.context, ensure_ascii=False))
     parts.append(f"Task: {task(step)}")
+    if retrieval is not None and sees_passages(step, steps, retrieval):
+        heading = (
+            "Retrieved passages (cite them as [n]):"
+            if step.agent is AgentName.RAG
+            else "Passages retrieved by the rag agent (cite them as [n] when you use them):"
+        )
+        parts.append(passages_block(retrieval, heading))
     for index in step.reads:
         source = steps[index]
         label = f"{source.agent.value} agent"
@@ -71,3 +85,13 @@ def build_prompt(
             label += f", round {source.round}"
         parts.append(f"--- Output of the {label} ---\n{_clip(outputs[index])}")
     return "\n\n".join(parts)
+
+
+def sees_passages(
+    step: PlannedStep, steps: Mapping[int, PlannedStep], retrieval: Retrieval
+) -> bool:
+    """Whether `step` is the rag agent's, or reads one of its outputs and there
+    are passages to pass on (an empty search is already in rag's output)."""
+    if step.agent is AgentName.RAG:
+        return True
+    return retrieval.found and any(steps[i].agent is AgentName.RAG for i in step.reads)
