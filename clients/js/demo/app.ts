@@ -19,8 +19,7 @@ import {
   type MultiAgentRequest,
 } from "jobgate-client";
 import { type AgentOutput, humanize, renderAgentOutput, renderResponse } from "./render.js";
-
-const TOKEN_KEY = "jobgate.token";
+import { parseToken, sessionTokenStore } from "./token.js";
 
 function $<T extends HTMLElement = HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -33,8 +32,10 @@ const ui = {
   query: $<HTMLTextAreaElement>("query"),
   mode: $<HTMLSelectElement>("mode"),
   primary: $<HTMLSelectElement>("primary-agent"),
-  tokenField: $("token-field"),
+  tokenForm: $<HTMLFormElement>("token-form"),
   token: $<HTMLInputElement>("token"),
+  tokenClear: $<HTMLButtonElement>("token-clear"),
+  tokenState: $("token-state"),
   submit: $<HTMLButtonElement>("submit"),
   panel: $("job-panel"),
   jobId: $("job-id"),
@@ -53,6 +54,8 @@ const ui = {
 };
 
 const config = getJobConfig();
+/** Where a pasted token is kept; none when the server handed the page a demo token. */
+const tokens = config.token === undefined ? sessionTokenStore() : undefined;
 
 /** The job on screen; one at a time. */
 let current: { jobId?: string; abort: AbortController } | undefined;
@@ -60,7 +63,32 @@ let current: { jobId?: string; abort: AbortController } | undefined;
 let estimate: { seconds: number; at: number } | undefined;
 
 function token(): string | undefined {
-  return config.token ?? (ui.token.value.trim() || undefined);
+  return config.token ?? tokens?.get();
+}
+
+function showTokenState(note?: string): void {
+  const t = tokens?.get();
+  ui.tokenState.textContent =
+    note ??
+    (t === undefined
+      ? "No token yet: paste one to run jobs."
+      : `Using the token ending in …${t.slice(-4)}, kept in this tab until it closes.`);
+  ui.tokenForm.dataset.tokenSet = String(t !== undefined);
+  ui.tokenClear.disabled = t === undefined;
+}
+
+/** Keeps a token pasted into the field; false (and says why) if it cannot be one. */
+function saveToken(): boolean {
+  if (tokens === undefined) return false;
+  const parsed = parseToken(ui.token.value);
+  if ("problem" in parsed) {
+    showTokenState(parsed.problem);
+    return false;
+  }
+  tokens.set(parsed.token);
+  ui.token.value = "";
+  showTokenState();
+  return true;
 }
 
 function readRequest(): MultiAgentRequest {
@@ -136,8 +164,11 @@ function onEvent(e: JobEvent): void {
 }
 
 function detailText(body: unknown): string {
-  const detail =
-    typeof body === "object" && body !== null ? (body as { detail?: unknown }).detail : body;
+  const fields = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+  const detail = "detail" in fields ? fields.detail : body;
+  if (typeof fields.message === "string" && typeof detail !== "string") {
+    return fields.message; // the server's one-line summary of a validation error
+  }
   if (Array.isArray(detail)) {
     // FastAPI validation errors: [{loc, msg}, ...]
     return detail
@@ -152,7 +183,9 @@ function detailText(body: unknown): string {
 
 /** What went wrong, in words a user can act on. */
 function describeError(e: unknown): string {
-  if (e instanceof JobFailedError) return `The job failed: ${e.message}`;
+  // The server's own words ("Job failed: …"); a bare reason only from an odd server.
+  if (e instanceof JobFailedError)
+    return e.message.startsWith("Job failed") ? e.message : `Job failed: ${e.message}`;
   if (e instanceof JobCancelledError) return "The job was cancelled.";
   if (e instanceof JobTimeoutError) return `Stopped waiting: ${e.message}.`;
   if (e instanceof NetworkError)
@@ -161,7 +194,9 @@ function describeError(e: unknown): string {
     switch (e.status) {
       case 401:
       case 403:
-        return "The server did not accept the token. Enter a valid token and try again.";
+        return tokens === undefined
+          ? "The server did not accept the demo token. Reload the page and try again."
+          : "The server did not accept the token. Paste a valid token and try again.";
       case 404:
         return "The server does not know this job: it may have expired or belong to someone else.";
       case 413:
@@ -179,7 +214,11 @@ function describeError(e: unknown): string {
 }
 
 function showError(e: unknown): void {
-  ui.error.textContent = describeError(e);
+  showText(describeError(e));
+}
+
+function showText(text: string): void {
+  ui.error.textContent = text;
   ui.error.hidden = false;
 }
 
@@ -202,10 +241,17 @@ function resetPanel(): void {
 async function run(): Promise<void> {
   const request = readRequest();
   if (!request.query) {
-    showError(new Error("Describe a product idea first."));
+    showText("Describe a product idea first.");
     return;
   }
-  if (!config.token) localStorage.setItem(TOKEN_KEY, ui.token.value.trim());
+  // A token pasted but not yet saved counts; with none at all, ask for one.
+  if (tokens !== undefined && (ui.token.value.trim() !== "" || token() === undefined)) {
+    if (!saveToken()) {
+      showText("Paste an API token above first: this server hands out no demo token.");
+      ui.token.focus();
+      return;
+    }
+  }
   resetPanel();
   const job: { jobId?: string; abort: AbortController } = { abort: new AbortController() };
   current = job;
@@ -260,11 +306,24 @@ async function cancel(): Promise<void> {
   }
 }
 
+function initToken(): void {
+  if (tokens === undefined) return; // the server handed us a demo token
+  ui.tokenForm.hidden = false;
+  showTokenState();
+  ui.tokenForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    if (saveToken()) ui.error.hidden = true;
+  });
+  ui.tokenClear.addEventListener("click", () => {
+    tokens.clear();
+    ui.token.value = "";
+    showTokenState();
+    ui.token.focus();
+  });
+}
+
 function init(): void {
-  if (config.token === undefined) {
-    ui.tokenField.hidden = false;
-    ui.token.value = localStorage.getItem(TOKEN_KEY) ?? "";
-  }
+  initToken();
   ui.form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     void run();

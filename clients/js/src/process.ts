@@ -15,16 +15,17 @@ import {
   JobCancelledError,
   JobFailedError,
   JobGateError,
+  type JobErrorInfo,
   JobTimeoutError,
   NetworkError,
   isRecord,
+  jobErrorOf,
 } from "./errors.js";
 import { type ClientOptions, RETRYABLE_STATUS, type Resolved, resolve, send } from "./http.js";
 import { SseParser, readEventStream } from "./sse.js";
 import { anySignal, backoffDelay, sleep } from "./timing.js";
 import { StatusTracker } from "./tracker.js";
 import {
-  type JobErrorInfo,
   type JobEvent,
   type JobPending,
   type JobResult,
@@ -249,11 +250,16 @@ function onMessage(
   if (type === "progress") run.tracker.fromProgress(data);
   if (type !== "state" || typeof data.status !== "string") return undefined;
   run.tracker.fromState(data);
-  if (!isTerminal(data.status)) return undefined;
+  return isTerminal(data.status) ? outcomeOf(data.status, data) : undefined;
+}
+
+/** The end of the job as a state event or a status body tells it, with its error if any. */
+function outcomeOf(state: TerminalState, body: Record<string, unknown>): Outcome {
+  const error = state === "completed" ? undefined : jobErrorOf(body, state);
   return {
-    state: data.status,
-    ...(typeof data.message === "string" ? { message: data.message } : {}),
-    ...(isRecord(data.error) ? { error: data.error as unknown as JobErrorInfo } : {}),
+    state,
+    ...(typeof body.message === "string" ? { message: body.message } : {}),
+    ...(error !== undefined ? { error } : {}),
   };
 }
 
@@ -262,7 +268,8 @@ async function poll(run: Run): Promise<Outcome> {
   for (let attempt = 1; ; attempt++) {
     const { body, retryAfterMs } = await statusWith(run.r, run.jobId, undefined, run.signal);
     run.tracker.fromStatus(body);
-    if (isTerminal(body.status)) return { state: body.status, message: body.message };
+    if (isTerminal(body.status))
+      return outcomeOf(body.status, body as unknown as Record<string, unknown>);
     if (attempt >= run.maxPollAttempts) {
       throw new JobTimeoutError(
         run.jobId,
@@ -278,11 +285,10 @@ async function poll(run: Run): Promise<Outcome> {
 /** Turns the terminal state into the result or the matching error. */
 async function settle(run: Run, outcome: Outcome): Promise<MultiAgentResponse> {
   const { jobId } = run;
-  if (outcome.state === "cancelled")
-    throw new JobCancelledError(jobId, outcome.message || "job cancelled");
-  if (outcome.state === "failed" && outcome.error) {
-    throw new JobFailedError(jobId, outcome.error.message, outcome.error.code);
+  if (outcome.state === "cancelled") {
+    throw cancelledError(jobId, outcome.error, outcome.message || "Job cancelled");
   }
+  if (outcome.state === "failed" && outcome.error) throw failedError(jobId, outcome.error);
   let body: JobResult | JobPending | undefined =
     run.result?.status === outcome.state ? run.result : undefined;
   try {
@@ -290,7 +296,7 @@ async function settle(run: Run, outcome: Outcome): Promise<MultiAgentResponse> {
   } catch (e) {
     // A poll told us it failed but not why; the status message beats a second error.
     if (outcome.state === "failed" && !run.signal.aborted) {
-      throw new JobFailedError(jobId, outcome.message || "job failed");
+      throw new JobFailedError(jobId, outcome.message || "Job failed");
     }
     throw e;
   }
@@ -298,19 +304,38 @@ async function settle(run: Run, outcome: Outcome): Promise<MultiAgentResponse> {
     case "completed":
       return (body.result ?? {}) as MultiAgentResponse;
     case "failed":
-      throw new JobFailedError(
+      throw failedError(
         jobId,
-        body.error?.message ?? (outcome.message || "job failed"),
-        body.error?.code,
+        jobErrorOf(body as unknown as Record<string, unknown>, "failed") ?? {
+          text: outcome.message || "Job failed",
+          code: undefined,
+          detail: undefined,
+        },
       );
     case "cancelled":
-      throw new JobCancelledError(jobId);
+      throw cancelledError(
+        jobId,
+        jobErrorOf(body as unknown as Record<string, unknown>, "cancelled"),
+        "Job cancelled",
+      );
     default:
       throw new JobGateError(
         `job ${jobId} reported ${outcome.state} but its result is ${body.status}`,
         jobId,
       );
   }
+}
+
+function failedError(jobId: string, e: JobErrorInfo): JobFailedError {
+  return new JobFailedError(jobId, e.text, e.code, e.detail);
+}
+
+function cancelledError(
+  jobId: string,
+  e: JobErrorInfo | undefined,
+  fallback: string,
+): JobCancelledError {
+  return new JobCancelledError(jobId, e?.text ?? fallback, e?.code, e?.detail);
 }
 
 async function cancelQuietly(r: Resolved, jobId: string): Promise<void> {

@@ -50,7 +50,21 @@ export interface JobSubmitResponse {
   events_url: string;
 }
 
-export interface JobStatus {
+/**
+ * Why a job failed or was cancelled, on /status, /result and the terminal
+ * state event. `error` is for people (and the old frontend, which reads only
+ * it); `error_code` is for programs.
+ */
+export interface JobErrorFields {
+  /** "Job failed: <what happened>" or "Job cancelled: <reason>"; null while nothing went wrong. */
+  error?: string | null;
+  /** The structured code: `worker_lost`, `timeout`, `llm_auth`, `cancelled`, … */
+  error_code?: string | null;
+  /** The plain message, without the "Job failed: " prefix. */
+  error_detail?: string | null;
+}
+
+export interface JobStatus extends JobErrorFields {
   job_id: string;
   status: JobState;
   progress: number;
@@ -65,16 +79,10 @@ export interface JobStatus {
   priority?: Priority;
 }
 
-export interface JobErrorInfo {
-  code: string;
-  message: string;
-}
-
-export interface JobResult<R = MultiAgentResponse> {
+export interface JobResult<R = MultiAgentResponse> extends JobErrorFields {
   job_id: string;
   status: TerminalState;
   result?: R | null;
-  error?: JobErrorInfo | null;
   created_at: string;
   completed_at?: string | null;
   attempt: number;
@@ -90,11 +98,10 @@ export interface JobEvent {
   data: Record<string, unknown>;
 }
 
-export interface StateEventData {
+export interface StateEventData extends JobErrorFields {
   status: JobState;
   attempt?: number;
   message?: string;
-  error?: JobErrorInfo | null;
 }
 
 export interface ProgressEventData {

@@ -14,6 +14,11 @@ import { FakeServer, json, result, sse, status, stream, submitted } from "./fake
 
 const REQUEST = { query: "a todo app for cats", coordination_mode: "sequential" as const };
 const RESPONSE = { final_response: "ship it", agent_responses: [] };
+const FAILED = {
+  error: "Job failed: upstream model refused",
+  error_code: "llm_error",
+  error_detail: "upstream model refused",
+};
 
 /** Options that make every wait in the client take a millisecond or two. */
 function fast(server: FakeServer, extra: ProcessOptions = {}): ProcessOptions {
@@ -65,24 +70,38 @@ describe("polling", () => {
   it("throws the server's error on the first poll that sees `failed`", async () => {
     const server = new FakeServer()
       .on("POST /submit", submitted())
-      .on("GET /jobs/j1/status", status("failed", 0.3, { message: "job failed" }))
-      .on(
-        "GET /jobs/j1/result",
-        result({
-          status: "failed",
-          error: { code: "llm_error", message: "upstream model refused" },
-        }),
-      );
+      .on("GET /jobs/j1/status", status("failed", 0.3, FAILED));
 
     const err = await processAsyncJob(REQUEST, fast(server, { transport: "poll" })).catch(
       (e: unknown) => e,
     );
 
     expect(err).toBeInstanceOf(JobFailedError);
-    expect((err as JobFailedError).message).toBe("upstream model refused");
+    expect((err as JobFailedError).message).toBe("Job failed: upstream model refused");
     expect((err as JobFailedError).code).toBe("llm_error");
+    expect((err as JobFailedError).detail).toBe("upstream model refused");
     expect((err as JobFailedError).jobId).toBe("j1");
     expect(server.count("GET /jobs/j1/status")).toBe(1);
+    expect(server.count("GET /jobs/j1/result")).toBe(0); // the status said why
+  });
+
+  it.each([
+    ["the error string with its code and detail", FAILED],
+    ["the old error object", { error: { code: "llm_error", message: "upstream model refused" } }],
+  ])("reads the failure from the result: %s", async (_name, error) => {
+    const server = new FakeServer()
+      .on("POST /submit", submitted())
+      .on("GET /jobs/j1/status", status("failed", 0.3, { message: "job failed" }))
+      .on("GET /jobs/j1/result", result({ status: "failed", ...error }));
+
+    const err = await processAsyncJob(REQUEST, fast(server, { transport: "poll" })).catch(
+      (e: unknown) => e,
+    );
+
+    expect(err).toBeInstanceOf(JobFailedError);
+    expect((err as JobFailedError).message).toBe("Job failed: upstream model refused");
+    expect((err as JobFailedError).code).toBe("llm_error");
+    expect((err as JobFailedError).detail).toBe("upstream model refused");
   });
 
   it("throws JobCancelledError when the job was cancelled", async () => {
@@ -93,6 +112,25 @@ describe("polling", () => {
     await expect(
       processAsyncJob(REQUEST, fast(server, { transport: "poll" })),
     ).rejects.toBeInstanceOf(JobCancelledError);
+  });
+
+  it("says why a job was cancelled when the server does", async () => {
+    const server = new FakeServer().on("POST /submit", submitted()).on(
+      "GET /jobs/j1/status",
+      status("cancelled", 0.2, {
+        error: "Job cancelled: cancelled by the user",
+        error_code: "cancelled",
+        error_detail: "cancelled by the user",
+      }),
+    );
+
+    const err = await processAsyncJob(REQUEST, fast(server, { transport: "poll" })).catch(
+      (e: unknown) => e,
+    );
+
+    expect(err).toBeInstanceOf(JobCancelledError);
+    expect((err as JobCancelledError).message).toBe("Job cancelled: cancelled by the user");
+    expect((err as JobCancelledError).code).toBe("cancelled");
   });
 
   it("waits the server's Retry-After rather than pollInterval", async () => {
@@ -149,6 +187,26 @@ describe("errors and retries", () => {
     expect((err as HttpError).code).toBe("unauthorized");
     expect((err as HttpError).detail).toBe("bad token");
     expect(server.calls).toHaveLength(1);
+  });
+
+  it("shows a validation error's message, not its list", async () => {
+    const server = new FakeServer().on(
+      "POST /submit",
+      json(422, {
+        detail: [{ loc: ["body", "request", "primary_agent"], msg: "Input should be …" }],
+        code: "invalid_request",
+        message: "request.primary_agent: Input should be 'research', … (got 'foo')",
+      }),
+    );
+
+    const err = await processAsyncJob(REQUEST, fast(server)).catch((e: unknown) => e);
+
+    expect((err as HttpError).status).toBe(422);
+    expect((err as HttpError).detail).toBe(
+      "request.primary_agent: Input should be 'research', … (got 'foo')",
+    );
+    expect((err as HttpError).message).not.toContain("[object Object]");
+    expect(Array.isArray(((err as HttpError).body as { detail: unknown }).detail)).toBe(true);
   });
 
   it("stops at once on 404 for the job", async () => {
@@ -350,26 +408,30 @@ describe("event stream", () => {
     expect(ids).toEqual(["1-0 state", "2-0 state"]); // not a log event
   });
 
-  it("throws the failure from the state event, without asking for the result", async () => {
-    const server = new FakeServer()
-      .on("POST /submit", submitted())
-      .on("GET /jobs/j1/events", () =>
-        stream(
-          [
-            state("1-0", "processing"),
-            state("2-0", "failed", { error: { code: "timeout", message: "took too long" } }),
-          ],
-          "open",
-        ),
-      );
+  it.each([
+    [
+      "the error string",
+      { error: "Job failed: took too long", error_code: "timeout", error_detail: "took too long" },
+    ],
+    ["the old error object", { error: { code: "timeout", message: "took too long" } }],
+  ])(
+    "throws the failure from the state event (%s), without asking for the result",
+    async (_name, error) => {
+      const server = new FakeServer()
+        .on("POST /submit", submitted())
+        .on("GET /jobs/j1/events", () =>
+          stream([state("1-0", "processing"), state("2-0", "failed", error)], "open"),
+        );
 
-    const err = await processAsyncJob(REQUEST, fast(server)).catch((e: unknown) => e);
+      const err = await processAsyncJob(REQUEST, fast(server)).catch((e: unknown) => e);
 
-    expect(err).toBeInstanceOf(JobFailedError);
-    expect((err as JobFailedError).message).toBe("took too long");
-    expect((err as JobFailedError).code).toBe("timeout");
-    expect(server.count("GET /jobs/j1/result")).toBe(0);
-  });
+      expect(err).toBeInstanceOf(JobFailedError);
+      expect((err as JobFailedError).message).toBe("Job failed: took too long");
+      expect((err as JobFailedError).code).toBe("timeout");
+      expect((err as JobFailedError).detail).toBe("took too long");
+      expect(server.count("GET /jobs/j1/result")).toBe(0);
+    },
+  );
 
   it.each([
     ["a refusing status", () => json(405, { detail: "no", code: "method_not_allowed" })],

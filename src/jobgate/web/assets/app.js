@@ -119,8 +119,60 @@ function renderAgentOutput(o) {
   );
 }
 
+// demo/token.ts
+var KEY = "jobgate.token";
+function parseToken(raw) {
+  const token2 = raw.trim().replace(/^Bearer\s+/i, "");
+  if (token2 === "") return { problem: "Paste a token first." };
+  if (!/^[\x21-\x7e]+$/.test(token2)) {
+    return { problem: "That is not a token: it may hold only visible ASCII, no spaces." };
+  }
+  return { token: token2 };
+}
+var TokenStore = class {
+  constructor(storage) {
+    this.storage = storage;
+  }
+  storage;
+  /** Used when the browser refuses storage (some private modes): the token lives until reload. */
+  memory;
+  get() {
+    try {
+      return this.storage?.getItem(KEY) || this.memory;
+    } catch {
+      return this.memory;
+    }
+  }
+  set(token2) {
+    this.memory = token2;
+    try {
+      this.storage?.setItem(KEY, token2);
+    } catch {
+    }
+  }
+  clear() {
+    this.memory = void 0;
+    try {
+      this.storage?.removeItem(KEY);
+    } catch {
+    }
+  }
+};
+function sessionTokenStore() {
+  try {
+    localStorage.removeItem(KEY);
+  } catch {
+  }
+  let storage;
+  try {
+    storage = sessionStorage;
+  } catch {
+    storage = void 0;
+  }
+  return new TokenStore(storage);
+}
+
 // demo/app.ts
-var TOKEN_KEY = "jobgate.token";
 function $(id) {
   const el = document.getElementById(id);
   if (el === null) throw new Error(`demo page is missing #${id}`);
@@ -131,8 +183,10 @@ var ui = {
   query: $("query"),
   mode: $("mode"),
   primary: $("primary-agent"),
-  tokenField: $("token-field"),
+  tokenForm: $("token-form"),
   token: $("token"),
+  tokenClear: $("token-clear"),
+  tokenState: $("token-state"),
   submit: $("submit"),
   panel: $("job-panel"),
   jobId: $("job-id"),
@@ -150,10 +204,29 @@ var ui = {
   error: $("error")
 };
 var config = getJobConfig();
+var tokens = config.token === void 0 ? sessionTokenStore() : void 0;
 var current;
 var estimate;
 function token() {
-  return config.token ?? (ui.token.value.trim() || void 0);
+  return config.token ?? tokens?.get();
+}
+function showTokenState(note) {
+  const t = tokens?.get();
+  ui.tokenState.textContent = note ?? (t === void 0 ? "No token yet: paste one to run jobs." : `Using the token ending in …${t.slice(-4)}, kept in this tab until it closes.`);
+  ui.tokenForm.dataset.tokenSet = String(t !== void 0);
+  ui.tokenClear.disabled = t === void 0;
+}
+function saveToken() {
+  if (tokens === void 0) return false;
+  const parsed = parseToken(ui.token.value);
+  if ("problem" in parsed) {
+    showTokenState(parsed.problem);
+    return false;
+  }
+  tokens.set(parsed.token);
+  ui.token.value = "";
+  showTokenState();
+  return true;
 }
 function readRequest() {
   const agents = [...ui.form.querySelectorAll('input[name="agent"]:checked')].map(
@@ -219,7 +292,11 @@ function onEvent(e) {
   }
 }
 function detailText(body) {
-  const detail = typeof body === "object" && body !== null ? body.detail : body;
+  const fields = typeof body === "object" && body !== null ? body : {};
+  const detail = "detail" in fields ? fields.detail : body;
+  if (typeof fields.message === "string" && typeof detail !== "string") {
+    return fields.message;
+  }
   if (Array.isArray(detail)) {
     return detail.map(
       (d) => `${(d.loc ?? []).slice(-1)[0] ?? ""}: ${d.msg ?? ""}`
@@ -228,7 +305,8 @@ function detailText(body) {
   return typeof detail === "string" ? detail : JSON.stringify(detail);
 }
 function describeError(e) {
-  if (e instanceof JobFailedError) return `The job failed: ${e.message}`;
+  if (e instanceof JobFailedError)
+    return e.message.startsWith("Job failed") ? e.message : `Job failed: ${e.message}`;
   if (e instanceof JobCancelledError) return "The job was cancelled.";
   if (e instanceof JobTimeoutError) return `Stopped waiting: ${e.message}.`;
   if (e instanceof NetworkError)
@@ -237,7 +315,7 @@ function describeError(e) {
     switch (e.status) {
       case 401:
       case 403:
-        return "The server did not accept the token. Enter a valid token and try again.";
+        return tokens === void 0 ? "The server did not accept the demo token. Reload the page and try again." : "The server did not accept the token. Paste a valid token and try again.";
       case 404:
         return "The server does not know this job: it may have expired or belong to someone else.";
       case 413:
@@ -254,7 +332,10 @@ function describeError(e) {
   return `Something went wrong: ${e instanceof Error ? e.message : String(e)}`;
 }
 function showError(e) {
-  ui.error.textContent = describeError(e);
+  showText(describeError(e));
+}
+function showText(text) {
+  ui.error.textContent = text;
   ui.error.hidden = false;
 }
 function resetPanel() {
@@ -275,10 +356,16 @@ function resetPanel() {
 async function run() {
   const request = readRequest();
   if (!request.query) {
-    showError(new Error("Describe a product idea first."));
+    showText("Describe a product idea first.");
     return;
   }
-  if (!config.token) localStorage.setItem(TOKEN_KEY, ui.token.value.trim());
+  if (tokens !== void 0 && (ui.token.value.trim() !== "" || token() === void 0)) {
+    if (!saveToken()) {
+      showText("Paste an API token above first: this server hands out no demo token.");
+      ui.token.focus();
+      return;
+    }
+  }
   resetPanel();
   const job = { abort: new AbortController() };
   current = job;
@@ -330,11 +417,23 @@ async function cancel() {
     ui.cancel.disabled = false;
   }
 }
+function initToken() {
+  if (tokens === void 0) return;
+  ui.tokenForm.hidden = false;
+  showTokenState();
+  ui.tokenForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    if (saveToken()) ui.error.hidden = true;
+  });
+  ui.tokenClear.addEventListener("click", () => {
+    tokens.clear();
+    ui.token.value = "";
+    showTokenState();
+    ui.token.focus();
+  });
+}
 function init() {
-  if (config.token === void 0) {
-    ui.tokenField.hidden = false;
-    ui.token.value = localStorage.getItem(TOKEN_KEY) ?? "";
-  }
+  initToken();
   ui.form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     void run();

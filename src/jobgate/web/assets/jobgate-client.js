@@ -45,7 +45,7 @@ var HttpError = class extends JobGateError {
   status;
   /** The parsed JSON body when there was one, else the raw text. */
   body;
-  /** The `code` of a jobgate error body (`{detail, code}`), when present. */
+  /** The `code` of a jobgate error body (`{detail, code, message}`), when present. */
   code;
   /** Seconds from a `Retry-After` header, when present. */
   retryAfter;
@@ -56,7 +56,7 @@ var HttpError = class extends JobGateError {
     this.retryAfter = retryAfter;
     this.code = isRecord(body) && typeof body.code === "string" ? body.code : void 0;
   }
-  /** The server's `detail` text, or the body as text. */
+  /** The server's text: `detail` when it is text, else its `message` summary, else the body. */
   get detail() {
     return describeBody(this.body);
   }
@@ -70,17 +70,36 @@ var NetworkError = class extends JobGateError {
 var JobFailedError = class extends JobGateError {
   name = "JobFailedError";
   code;
-  constructor(jobId, message, code) {
+  detail;
+  /** `message` is the server's `error` string, e.g. "Job failed: the model refused". */
+  constructor(jobId, message, code, detail) {
     super(message, jobId);
     this.code = code;
+    this.detail = detail;
   }
 };
 var JobCancelledError = class extends JobGateError {
   name = "JobCancelledError";
-  constructor(jobId, message = "job cancelled") {
+  code;
+  detail;
+  constructor(jobId, message = "Job cancelled", code, detail) {
     super(message, jobId);
+    this.code = code;
+    this.detail = detail;
   }
 };
+var PREFIX = { failed: "Job failed: ", cancelled: "Job cancelled: " };
+function jobErrorOf(body, state) {
+  const old = isRecord(body.error) ? body.error : void 0;
+  const code = textOf(body.error_code) ?? textOf(old?.code);
+  const detail = textOf(body.error_detail) ?? textOf(old?.message);
+  const why = detail ?? code;
+  const text = textOf(body.error) ?? (why === void 0 ? void 0 : PREFIX[state] + why);
+  return text === void 0 ? void 0 : { text, code, detail };
+}
+function textOf(v) {
+  return typeof v === "string" && v !== "" ? v : void 0;
+}
 var JobTimeoutError = class extends JobGateError {
   name = "JobTimeoutError";
   constructor(jobId, message) {
@@ -91,9 +110,10 @@ function isRecord(v) {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 function describeBody(body) {
-  if (isRecord(body) && "detail" in body) {
+  if (isRecord(body) && ("detail" in body || "message" in body)) {
     const d = body.detail;
-    return typeof d === "string" ? d : JSON.stringify(d);
+    if (typeof d === "string") return d;
+    return typeof body.message === "string" ? body.message : JSON.stringify(d);
   }
   if (typeof body === "string") return body.slice(0, 500) || "(empty body)";
   return JSON.stringify(body) ?? "(empty body)";
@@ -632,18 +652,22 @@ function onMessage(run, id, type, raw) {
   if (type === "progress") run.tracker.fromProgress(data);
   if (type !== "state" || typeof data.status !== "string") return void 0;
   run.tracker.fromState(data);
-  if (!isTerminal(data.status)) return void 0;
+  return isTerminal(data.status) ? outcomeOf(data.status, data) : void 0;
+}
+function outcomeOf(state, body) {
+  const error = state === "completed" ? void 0 : jobErrorOf(body, state);
   return {
-    state: data.status,
-    ...typeof data.message === "string" ? { message: data.message } : {},
-    ...isRecord(data.error) ? { error: data.error } : {}
+    state,
+    ...typeof body.message === "string" ? { message: body.message } : {},
+    ...error !== void 0 ? { error } : {}
   };
 }
 async function poll(run) {
   for (let attempt = 1; ; attempt++) {
     const { body, retryAfterMs } = await statusWith(run.r, run.jobId, void 0, run.signal);
     run.tracker.fromStatus(body);
-    if (isTerminal(body.status)) return { state: body.status, message: body.message };
+    if (isTerminal(body.status))
+      return outcomeOf(body.status, body);
     if (attempt >= run.maxPollAttempts) {
       throw new JobTimeoutError(
         run.jobId,
@@ -656,17 +680,16 @@ async function poll(run) {
 }
 async function settle(run, outcome) {
   const { jobId } = run;
-  if (outcome.state === "cancelled")
-    throw new JobCancelledError(jobId, outcome.message || "job cancelled");
-  if (outcome.state === "failed" && outcome.error) {
-    throw new JobFailedError(jobId, outcome.error.message, outcome.error.code);
+  if (outcome.state === "cancelled") {
+    throw cancelledError(jobId, outcome.error, outcome.message || "Job cancelled");
   }
+  if (outcome.state === "failed" && outcome.error) throw failedError(jobId, outcome.error);
   let body = run.result?.status === outcome.state ? run.result : void 0;
   try {
     body ??= await resultWith(run.r, jobId, run.signal);
   } catch (e) {
     if (outcome.state === "failed" && !run.signal.aborted) {
-      throw new JobFailedError(jobId, outcome.message || "job failed");
+      throw new JobFailedError(jobId, outcome.message || "Job failed");
     }
     throw e;
   }
@@ -674,19 +697,32 @@ async function settle(run, outcome) {
     case "completed":
       return body.result ?? {};
     case "failed":
-      throw new JobFailedError(
+      throw failedError(
         jobId,
-        body.error?.message ?? (outcome.message || "job failed"),
-        body.error?.code
+        jobErrorOf(body, "failed") ?? {
+          text: outcome.message || "Job failed",
+          code: void 0,
+          detail: void 0
+        }
       );
     case "cancelled":
-      throw new JobCancelledError(jobId);
+      throw cancelledError(
+        jobId,
+        jobErrorOf(body, "cancelled"),
+        "Job cancelled"
+      );
     default:
       throw new JobGateError(
         `job ${jobId} reported ${outcome.state} but its result is ${body.status}`,
         jobId
       );
   }
+}
+function failedError(jobId, e) {
+  return new JobFailedError(jobId, e.text, e.code, e.detail);
+}
+function cancelledError(jobId, e, fallback) {
+  return new JobCancelledError(jobId, e?.text ?? fallback, e?.code, e?.detail);
 }
 async function cancelQuietly(r, jobId) {
   const fresh = { ...r, retries: 1, signal: void 0 };
