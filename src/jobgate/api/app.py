@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobgate import __version__, metrics
-from jobgate.api import errors, multi_agent, ops, web
+from jobgate.api import docs, errors, multi_agent, ops, web
 from jobgate.api.limits import BodyLimit
 from jobgate.api.waiting import Waiters
 from jobgate.errors import ConfigError
@@ -95,6 +95,8 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
         version=__version__,
         summary="Async jobs for long-running AI requests: submit, then poll, long-poll or stream.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from api/docs.py, with packaged assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.waiters = Waiters()
@@ -103,6 +105,7 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
     app.include_router(multi_agent.router(settings))
     app.include_router(ops.router())
     app.include_router(web.router(settings))
+    app.include_router(docs.router(app.title, app.openapi_url or "/openapi.json"))
     web.mount_assets(app)
     app.add_middleware(_RequestMetrics)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
