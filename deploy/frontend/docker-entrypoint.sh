@@ -10,6 +10,16 @@
 #   JOB_MAX_POLL_ATTEMPTS         -> window.__JOB_MAX_POLL_ATTEMPTS__ (120)
 #   JOB_TIMEOUT_MS                -> window.__JOB_TIMEOUT_MS__        (600000)
 #   JOBGATE_CONFIG_JS             -> where to write (default next to index.html)
+#   JOBGATE_INDEX_HTML            -> also put the same values into this page (unset: no)
+#   JOBGATE_INDEX_HTML_OUT        -> where that page goes (default: JOBGATE_INDEX_HTML)
+#
+# A page that never loads /config.js (the app this replaces writes its values
+# into its own index.html) gets them from JOBGATE_INDEX_HTML: the same lines
+# as config.js, in a <script data-jobgate-config> element just before
+# </head>. A restart replaces that element, never adds a second one, so the
+# page can be rewritten in place; or keep the image's page read-only and
+# write the result elsewhere with JOBGATE_INDEX_HTML_OUT. A page without
+# </head> stops the start with an error rather than run unconfigured.
 #
 # Strings are JSON-encoded with `<`, `>`, `&`, quotes and U+2028/U+2029
 # escaped, so no value can end the <script> or break the literal. Numbers must
@@ -47,6 +57,63 @@ positive_int() {
         printf '%s\n' "$2"; return 0
     fi
     printf '%s\n' "$_val"
+}
+
+# inject_into_page CONFIG_JS PAGE OUT: PAGE with CONFIG_JS's lines in a marked
+# <script> before </head>, any marked element of an earlier run taken out first.
+# The config lines cannot contain "<", so they cannot end the element early.
+inject_into_page() {
+    if [ ! -f "$2" ]; then
+        printf '%s\n' "jobgate-config: error: JOBGATE_INDEX_HTML=$2 is not a file" >&2
+        exit 1
+    fi
+    if grep -qi 'content-security-policy' "$2"; then
+        warn "$2 declares a Content-Security-Policy; it must allow this inline" \
+            "script, or the page should load /config.js instead"
+    fi
+    _out_dir=$(dirname -- "$3")
+    mkdir -p -- "$_out_dir"
+    _page_tmp="$_out_dir/.index.html.$$"
+    trap 'rm -f -- "$_page_tmp"' EXIT
+    _status=0
+    LC_ALL=C awk -v config="$1" '
+BEGIN {
+    open_tag = "<script data-jobgate-config>"; close_tag = "</script>"
+    while ((getline line < config) > 0) body = body line "\n"
+    close(config)
+}
+{ doc = doc (NR > 1 ? "\n" : "") $0 }
+END {
+    kept = ""
+    while ((i = index(doc, open_tag)) > 0) {
+        rest = substr(doc, i)
+        j = index(rest, close_tag)
+        if (j == 0) exit 4
+        cut = j + length(close_tag)
+        if (substr(rest, cut, 1) == "\n") cut++
+        kept = kept substr(doc, 1, i - 1)
+        doc = substr(rest, cut)
+    }
+    doc = kept doc
+    h = index(tolower(doc), "</head>")
+    if (h == 0) exit 3
+    # When </head> starts its line, the element goes before its indentation.
+    at = h
+    while (at > 1 && (substr(doc, at - 1, 1) == " " || substr(doc, at - 1, 1) == "\t")) at--
+    if (at > 1 && substr(doc, at - 1, 1) != "\n") at = h
+    printf "%s%s\n%s%s\n%s\n", substr(doc, 1, at - 1), open_tag, body, close_tag, substr(doc, at)
+}' "$2" >"$_page_tmp" || _status=$?
+    case $_status in
+        0) ;;
+        3) printf '%s\n' "jobgate-config: error: no </head> in $2; nothing injected" >&2
+           exit 1 ;;
+        4) printf '%s\n' "jobgate-config: error: $2 has an unclosed <script data-jobgate-config>" >&2
+           exit 1 ;;
+        *) exit "$_status" ;;
+    esac
+    chmod 0644 "$_page_tmp"
+    mv -f -- "$_page_tmp" "$3"
+    trap - EXIT
 }
 
 poll_interval_ms=$(positive_int JOB_POLL_INTERVAL_MS 5000)
@@ -108,6 +175,10 @@ BEGIN {
 chmod 0644 "$tmp"
 mv -f -- "$tmp" "$target"
 trap - EXIT
+
+if [ -n "${JOBGATE_INDEX_HTML-}" ]; then
+    inject_into_page "$target" "$JOBGATE_INDEX_HTML" "${JOBGATE_INDEX_HTML_OUT:-$JOBGATE_INDEX_HTML}"
+fi
 
 if [ "$#" -gt 0 ]; then
     exec "$@"

@@ -1,4 +1,5 @@
-"""deploy/frontend/docker-entrypoint.sh writes a config.js that is safe to run.
+"""deploy/frontend/docker-entrypoint.sh writes a config.js that is safe to run,
+and can put the same values into an existing page (JOBGATE_INDEX_HTML).
 
 Hostile values go in; the generated script is run in node with a fake
 `window`, and every value must come back exactly. The script is run with each
@@ -13,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +202,193 @@ def test_script_is_sh_and_executable() -> None:
 def test_the_page_loads_the_file_this_script_writes() -> None:
     page = (ROOT / "src" / "jobgate" / "web" / "index.html").read_text()
     assert '<script src="/config.js"></script>' in page
+
+
+# -- injection into an existing page (JOBGATE_INDEX_HTML) --------------------
+
+APP_PAGE = """<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="UTF-8" />
+    <title>Product ideation — café</title>
+    <script type="module" crossorigin src="/assets/index-4f2a.js"></script>
+  </head>
+  <body>
+    <div id="root"></div>
+  </body>
+</html>
+"""
+MARKER = "<script data-jobgate-config>"
+
+
+class _PageScripts(HTMLParser):
+    """The page's marked config scripts, and whether each sits inside <head>."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.in_head = False
+        self.in_marked = False
+        self.found: list[dict[str, Any]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "head":
+            self.in_head = True
+        if tag == "script" and any(name == "data-jobgate-config" for name, _ in attrs):
+            self.in_marked = True
+            self.found.append({"in_head": self.in_head, "text": ""})
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "head":
+            self.in_head = False
+        if tag == "script":
+            self.in_marked = False
+
+    def handle_data(self, data: str) -> None:
+        if self.in_marked:
+            self.found[-1]["text"] += data
+
+
+def marked_scripts(page: Path) -> list[dict[str, Any]]:
+    parser = _PageScripts()
+    parser.feed(page.read_text(encoding="utf-8"))
+    parser.close()
+    return parser.found
+
+
+def run_in_node(node: str, script: str, tmp_path: Path) -> dict[str, Any]:
+    source = tmp_path / "extracted.js"
+    source.write_text(script, encoding="utf-8")
+    return read_back(node, source)
+
+
+def without_marked_element(text: str) -> str:
+    start = text.index(MARKER)
+    end = text.index("</script>\n", start) + len("</script>\n")
+    return text[:start] + text[end:]
+
+
+def inject(
+    variant: Any, tmp_path: Path, page: Path, env: dict[str, str] | None = None, **extra: str
+) -> subprocess.CompletedProcess[bytes]:
+    return run(
+        variant, tmp_path / "cfg" / "config.js",
+        {"JOBGATE_INDEX_HTML": str(page), **(env or {}), **extra},
+    )
+
+
+def test_injects_hostile_values_into_an_existing_page(
+    variant: Any, node: str, tmp_path: Path
+) -> None:
+    page = tmp_path / "index.html"
+    page.write_text(APP_PAGE, encoding="utf-8")
+    env = {"API_URL": HOSTILE, "JOB_POLL_INTERVAL_MS": "2000", "JOB_MAX_POLL_ATTEMPTS": "300"}
+    done = inject(variant, tmp_path, page, env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == b""
+
+    scripts = marked_scripts(page)
+    assert len(scripts) == 1 and scripts[0]["in_head"]
+    assert run_in_node(node, scripts[0]["text"], tmp_path) == {
+        "__API_URL__": HOSTILE,
+        "__JOB_POLL_INTERVAL_MS__": 2000,
+        "__JOB_MAX_POLL_ATTEMPTS__": 300,
+        "__JOB_TIMEOUT_MS__": 600000,
+    }
+    text = page.read_text(encoding="utf-8")
+    # Exactly the config.js lines, right before </head>; the rest of the page as it was.
+    config = (tmp_path / "cfg" / "config.js").read_text(encoding="utf-8")
+    assert f"</title>\n{MARKER}\n{config}</script>\n  </head>" in text.replace(
+        '    <script type="module" crossorigin src="/assets/index-4f2a.js"></script>\n', ""
+    )
+    assert without_marked_element(text) == APP_PAGE
+    for raw in ("\u2028", "\u2029", "</script><script>alert"):
+        assert raw not in scripts[0]["text"]
+
+
+def test_a_restart_replaces_the_element_and_never_adds_one(
+    variant: Any, node: str, tmp_path: Path
+) -> None:
+    page = tmp_path / "index.html"
+    page.write_text(APP_PAGE, encoding="utf-8")
+    env = {"API_URL": HOSTILE}
+    assert inject(variant, tmp_path, page, env).returncode == 0
+    first = page.read_bytes()
+    assert inject(variant, tmp_path, page, env).returncode == 0
+    assert page.read_bytes() == first
+    assert page.read_text(encoding="utf-8").count("data-jobgate-config") == 1
+
+    assert inject(variant, tmp_path, page, {"API_URL": "https://api.example.com"}).returncode == 0
+    scripts = marked_scripts(page)
+    assert len(scripts) == 1
+    assert run_in_node(node, scripts[0]["text"], tmp_path)["__API_URL__"] == (
+        "https://api.example.com"
+    )
+    assert without_marked_element(page.read_text(encoding="utf-8")) == APP_PAGE
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cfg", "extracted.js", "index.html"]
+
+
+def test_a_minified_page_with_an_uppercase_head(variant: Any, node: str, tmp_path: Path) -> None:
+    original = '<html><HEAD><title>x</title></HEAD><body><div id="root"></div></body></html>'
+    page = tmp_path / "index.html"
+    page.write_text(original, encoding="utf-8")
+    assert inject(variant, tmp_path, page, {"JOBGATE_API_URL": "/api"}).returncode == 0
+    once = page.read_text(encoding="utf-8")
+    assert once.startswith(f"<html><HEAD><title>x</title>{MARKER}\n")
+    assert once.endswith("</script>\n</HEAD><body><div id=\"root\"></div></body></html>\n")
+    assert inject(variant, tmp_path, page, {"JOBGATE_API_URL": "/api"}).returncode == 0
+    assert page.read_text(encoding="utf-8") == once
+    (script,) = marked_scripts(page)
+    assert script["in_head"]
+    assert run_in_node(node, script["text"], tmp_path) == {"__API_URL__": "/api", **DEFAULTS}
+
+
+def test_the_page_can_be_written_elsewhere(variant: Any, tmp_path: Path) -> None:
+    source = tmp_path / "image" / "index.html"
+    source.parent.mkdir()
+    source.write_text(APP_PAGE, encoding="utf-8")
+    source.chmod(0o444)
+    out = tmp_path / "run" / "jobgate" / "index.html"
+    for _ in range(2):
+        done = inject(variant, tmp_path, source, JOBGATE_INDEX_HTML_OUT=str(out))
+        assert done.returncode == 0, done.stderr
+    assert source.read_text(encoding="utf-8") == APP_PAGE
+    assert out.read_text(encoding="utf-8").count("data-jobgate-config") == 1
+    assert [p.name for p in out.parent.iterdir()] == ["index.html"]
+    assert oct(out.stat().st_mode & 0o777) == "0o644"
+
+
+def test_a_page_without_a_head_end_stops_the_start(variant: Any, tmp_path: Path) -> None:
+    page = tmp_path / "index.html"
+    original = "<html><body>no head end here</body></html>\n"
+    page.write_text(original, encoding="utf-8")
+    done = inject(variant, tmp_path, page, {}, JOBGATE_INDEX_HTML_OUT=str(tmp_path / "out.html"))
+    assert done.returncode == 1
+    assert b"no </head> in" in done.stderr
+    assert page.read_text(encoding="utf-8") == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cfg", "index.html"]
+
+    missing = inject(variant, tmp_path, tmp_path / "absent.html")
+    assert missing.returncode == 1 and b"is not a file" in missing.stderr
+
+
+def test_a_page_with_its_own_policy_gets_a_warning(variant: Any, tmp_path: Path) -> None:
+    page = tmp_path / "index.html"
+    page.write_text(
+        APP_PAGE.replace(
+            "<title>",
+            '<meta http-equiv="Content-Security-Policy" content="script-src \'self\'">\n'
+            "    <title>",
+        ),
+        encoding="utf-8",
+    )
+    done = inject(variant, tmp_path, page)
+    assert done.returncode == 0
+    assert b"declares a Content-Security-Policy" in done.stderr
+    assert len(marked_scripts(page)) == 1
+
+
+def test_no_page_is_touched_unless_asked(variant: Any, tmp_path: Path) -> None:
+    page = tmp_path / "index.html"
+    page.write_text(APP_PAGE, encoding="utf-8")
+    assert run(variant, tmp_path / "config.js", {"API_URL": "/x"}).returncode == 0
+    assert page.read_text(encoding="utf-8") == APP_PAGE
