@@ -38,3 +38,41 @@ async def test_multi_agent_job_completes_with_progress_and_agent_events(
     assert progress == sorted(progress) and progress[-1] == 1.0
     assert any(e.type == "token" for e in events)
     assert "sk-user" not in str(result) and payload["_llm_key"] not in str(events)
+
+
+async def test_the_apps_phase_request_with_rag_through_the_engine(services: Services) -> None:
+    settings = services.settings
+    request = {
+        "query": "Generate solution ideas for busy dog owners who need a walker fast",
+        "primary_agent": "ideation",
+        "supporting_agents": ["rag", "research"],
+        "coordination_mode": "enhanced_collaborative",
+        "context": {
+            "product_id": "prod-7", "phase_id": "phase-2", "phase_name": "Ideation",
+            "form_data": {"problem": "Busy dog owners cannot book a walker at short notice.",
+                          "budget": "Owners pay 15 to 25 EUR per walk today."},
+        },
+    }
+    enq = await services.store.enqueue(
+        KIND, "alice", request, estimate_s=estimate_seconds(parse_request(request), settings)
+    )
+
+    await drain(services, {KIND: make_handler(settings)})
+
+    job = await services.store.get(enq.job_id)
+    assert job is not None and job.state is JobState.COMPLETED, job
+    result = job.result
+    assert result["primary_agent"] == "ideation"
+    interactions = result["agent_interactions"]
+    assert [i["to_agent"] for i in interactions] == ["rag", "research", "ideation"] * 3 + [
+        "ideation"
+    ]
+    rag = interactions[0]
+    assert "[1] document form_data.problem “problem”: “Busy dog owners cannot book" in (
+        rag["response"]
+    )
+    assert rag["metadata"]["retrieval"]["documents"] == 2
+    assert result["metadata"]["retrieval"]["passages"][0]["document_id"] == "form_data.problem"
+    events = await services.store.events_after(enq.job_id, None)
+    outputs = {e.data["index"]: e.data for e in events if e.type == "agent_output"}
+    assert outputs[1]["agent"] == "rag" and outputs[1]["response"] == rag["response"]

@@ -126,14 +126,14 @@ def chunk_text(text: str, max_chars: int = CHUNK_CHARS) -> list[str]:
 
 
 def excerpt(text: str, terms: Iterable[str], limit: int = EXCERPT_CHARS) -> str:
-    """A short quote of `text`, starting at the first sentence with a query term."""
+    """A short quote of `text`, from the sentence with the most query terms
+    (the first such sentence on a tie; the start when none has any)."""
     wanted = set(terms)
     starts = [0, *(m.end() for m in _SENTENCE_END.finditer(text))]
-    start = next(
-        (a for a, b in zip(starts, [*starts[1:], len(text)], strict=True)
-         if wanted.intersection(tokenize(text[a:b]))),
-        0,
-    )
+    ends = [*starts[1:], len(text)]
+    spans = zip(starts, ends, strict=True)
+    hits = [len(wanted.intersection(tokenize(text[a:b]))) for a, b in spans]
+    start = starts[hits.index(max(hits))] if max(hits) else 0
     prefix = "…" if start else ""
     quote = text[start:]
     if len(quote) <= limit:
