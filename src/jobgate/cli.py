@@ -158,13 +158,14 @@ async def _worker_main(settings: Settings, concurrency: int | None, burst: bool)
 def token(
     sub: Annotated[str, typer.Option(help="The user the token speaks for.")],
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 30 * 86_400,
+    admin: Annotated[bool, typer.Option(help="An operator's token (scope jobgate:admin).")] = False,
 ) -> None:
     """Mint a bearer token signed with JOBGATE_AUTH_SECRET (or the local one of `up`)."""
-    from jobgate.api.auth import mint_token
+    from jobgate.api.auth import ADMIN_SCOPE, mint_token
 
     settings = Settings()
     secret = settings.auth_secret or _secret(settings.data_dir)
-    typer.echo(mint_token(secret, sub, ttl))
+    typer.echo(mint_token(secret, sub, ttl, scopes=[ADMIN_SCOPE] if admin else []))
 
 
 def _add_client_commands() -> None:

@@ -3,6 +3,7 @@
     JobGateError
     ├── ConfigError            bad settings or an unsafe Redis (would evict keys)
     ├── StoreUnavailable       Redis/Valkey cannot be reached            → 503
+    ├── AuthUnavailable        the sign-in service cannot be reached    → 503
     ├── AuthError              missing, expired or forged token          → 401
     ├── JobNotFound            unknown id, malformed id or not yours     → 404
     ├── RequestTooLarge        body over the byte limit                  → 413
@@ -31,6 +32,13 @@ class ConfigError(JobGateError):
 
 class StoreUnavailable(JobGateError):
     code = "store_unavailable"
+
+
+class AuthUnavailable(JobGateError):
+    """The service that vouches for a credential did not answer: a 503 the
+    client retries, never a 401 that would sign its user out."""
+
+    code = "auth_unavailable"
 
 
 class AuthError(JobGateError):

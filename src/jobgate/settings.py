@@ -6,11 +6,14 @@ Code receives a `Settings` instance; nothing below this module reads
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_ORIGIN = re.compile(r"^https?://[a-z0-9.\-\[\]:]+$")
 
 
 class Settings(BaseSettings):
@@ -22,6 +25,17 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".jobgate")
     namespace: str = Field(default="jobgate", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     auth_secret: str | None = None
+    # Sign-in methods (api/auth/), tried HS256, JWKS, introspection; any one is enough.
+    auth_jwks_url: str | None = None
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
+    auth_jwks_min_refetch_s: float = Field(default=30.0, ge=0)
+    auth_introspect_url: str | None = None
+    auth_forward_cookies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    auth_introspect_sub_field: str = Field(default="id", min_length=1, max_length=200)
+    auth_cache_s: float = Field(default=60.0, ge=0)
+    auth_timeout_s: float = Field(default=5.0, gt=0)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     result_ttl_s: int = Field(default=3600, ge=1)
     job_timeout_s: float = Field(default=900.0, gt=0)
@@ -70,11 +84,28 @@ class Settings(BaseSettings):
     api_url: str = Field(default="", validation_alias=AliasChoices("API_URL", "JOBGATE_API_URL"))
     demo_token: str | None = None  # set by `jobgate up` for the local demo page only
 
-    @field_validator("redis_url", "auth_secret", "llm_api_key", "demo_token", mode="before")
+    @field_validator("redis_url", "auth_secret", "llm_api_key", "demo_token", "auth_jwks_url",
+                     "auth_issuer", "auth_audience", "auth_introspect_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, v: object) -> object:
         """An empty variable (compose passes `KEY=` for an unset one) means unset."""
         return None if v == "" else v
+
+    @field_validator("auth_forward_cookies", "cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, v: object) -> object:
+        """`a,b` in the environment; empty means none."""
+        return [p.strip() for p in v.split(",") if p.strip()] if isinstance(v, str) else v
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, v: list[str]) -> list[str]:
+        """Exact origins only: a browser sends `scheme://host[:port]`; `*` never (credentials)."""
+        origins = [o.lower().removesuffix("/") for o in v]
+        bad = [o for o in origins if not _ORIGIN.match(o)]
+        if bad:
+            raise ValueError(f"not an origin (scheme://host[:port], no path, no *): {bad}")
+        return origins
 
     @property
     def lease_ms(self) -> int:

@@ -17,9 +17,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobgate import __version__, metrics
 from jobgate.api import docs, errors, multi_agent, ops, web
+from jobgate.api.auth import Authenticator
+from jobgate.api.cors import add_cors
 from jobgate.api.limits import BodyLimit
 from jobgate.api.waiting import Waiters
-from jobgate.errors import ConfigError
 from jobgate.handlers import registry
 from jobgate.services import Services
 from jobgate.settings import Settings
@@ -62,14 +63,14 @@ class _RequestMetrics:
 
 
 def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None = None) -> FastAPI:
-    if not settings.auth_secret:
-        raise ConfigError("JOBGATE_AUTH_SECRET is not set: the API would accept no token")
+    auth = Authenticator.from_settings(settings)  # ConfigError when no method is set
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         per_worker = concurrency or settings.worker_concurrency
         svc = await Services.open(settings, workers_concurrency=workers * per_worker)
         app.state.svc = svc
+        await auth.open()
         app.state.loop = asyncio.get_running_loop()  # for the shutdown signal (cli.py)
         svc.notifier.start()
         pool = [
@@ -89,6 +90,7 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
                 w.request_stop()
             await asyncio.gather(*tasks, return_exceptions=True)
             await svc.close()
+            await auth.aclose()
 
     app = FastAPI(
         title="jobgate",
@@ -99,6 +101,7 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.auth = auth
     app.state.waiters = Waiters()
     app.state.started = time.time()
     errors.install(app)
@@ -109,4 +112,5 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
     web.mount_assets(app)
     app.add_middleware(_RequestMetrics)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    add_cors(app, settings)  # outermost: error answers carry CORS headers too
     return app

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jobgate.errors import (
     AuthError,
+    AuthUnavailable,
     JobConflict,
     JobGateError,
     JobNotFound,
@@ -29,6 +30,7 @@ STATUS: dict[type[JobGateError], int] = {
     RequestTooLarge: 413,
     TooManyActiveJobs: 429,
     StoreUnavailable: 503,
+    AuthUnavailable: 503,
 }
 RETRY_AFTER: dict[int, str] = {429: "5", 503: "2"}
 NOT_FOUND_DETAIL = "job not found"
