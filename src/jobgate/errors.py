@@ -6,9 +6,14 @@
     ├── AuthUnavailable        the sign-in service cannot be reached    → 503
     ├── AuthError              missing, expired or forged token          → 401
     ├── JobNotFound            unknown id, malformed id or not yours     → 404
+    ├── InvalidRequest         a header or parameter the API cannot use  → 422
+    ├── UnsupportedMediaType   a JSON endpoint got a body that is not    → 415
     ├── RequestTooLarge        body over the byte limit                  → 413
     ├── TooManyActiveJobs      owner at the active-job cap               → 429
-    ├── JobConflict            the job is cancelled / in the wrong state → 409
+    ├── JobConflict            the job is in the wrong state             → 409
+    ├── JobEnded               /process: the job ended without a result
+    │   ├── JobFailed          ... because it failed                     → 502
+    │   └── JobCancelled       ... because it was cancelled              → 409
     ├── LeaseLost              a worker's fencing token is no longer valid
     └── JobError               raised by handlers
         ├── RetryableError     transient; retried with backoff
@@ -49,6 +54,22 @@ class JobNotFound(JobGateError):
     code = "not_found"
 
 
+class InvalidRequest(JobGateError):
+    """Input the models do not cover (a header, say) that the API cannot use."""
+
+    code = "invalid_request"
+
+
+class UnsupportedMediaType(JobGateError):
+    """A body sent to a JSON endpoint without a JSON Content-Type.
+
+    Not read as JSON anyway: a cross-site form or text/plain post needs no
+    CORS preflight, so accepting one would open the API to CSRF.
+    """
+
+    code = "unsupported_media_type"
+
+
 class RequestTooLarge(JobGateError):
     code = "too_large"
 
@@ -59,6 +80,25 @@ class TooManyActiveJobs(JobGateError):
 
 class JobConflict(JobGateError):
     code = "conflict"
+
+
+class JobEnded(JobGateError):
+    """A synchronous caller's job ended without a result; the message is the
+    job's `error` string ("Job failed: …"), `code` its `error_code`."""
+
+    def __init__(self, message: str, *, job_id: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        if code is not None:
+            self.code = code
+
+
+class JobFailed(JobEnded):
+    code = "failed"
+
+
+class JobCancelled(JobEnded):
+    code = "cancelled"
 
 
 class LeaseLost(JobGateError):

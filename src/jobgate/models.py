@@ -58,18 +58,22 @@ class JobStatusResponse(_Wire):
     attempt: int
     step: Step | None = None
     priority: Priority = Priority.NORMAL
-
-
-class JobErrorInfo(_Wire):
-    code: str
-    message: str
+    error: str | None = None
+    error_code: str | None = None
+    error_detail: str | None = None
 
 
 class JobResultResponse(_Wire):
+    """`error` is the old app's string ("Job failed: …", "Job cancelled: …"),
+    which its unchanged client throws as is; `error_code` and `error_detail`
+    are the parts, for clients that branch on them."""
+
     job_id: str
     status: Literal[JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED]
     result: Any = None
-    error: JobErrorInfo | None = None
+    error: str | None = None
+    error_code: str | None = None
+    error_detail: str | None = None
     created_at: datetime
     completed_at: datetime | None = None
     attempt: int
@@ -81,8 +85,12 @@ class JobListResponse(_Wire):
 
 
 class ErrorResponse(_Wire):
+    """Every error answer. `detail` is a string, or FastAPI's list of
+    `{loc, msg, type}` for a 422; `message` is always one readable string."""
+
     detail: Any
     code: str
+    message: str
     job_id: str | None = None
 
 

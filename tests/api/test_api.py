@@ -85,7 +85,8 @@ def test_status_and_result_shapes_and_datetimes(client: httpx.Client) -> None:
     res = client.get(f"{P}/jobs/{job_id}/result")
     assert res.status_code == 200
     body = res.json()
-    assert body["status"] == "completed" and body["error"] is None
+    assert body["status"] == "completed"
+    assert (body["error"], body["error_code"], body["error_detail"]) == (None, None, None)
     result = body["result"]
     assert result["coordination_mode"] == "sequential"
     assert result["primary_agent"] == "summary"
@@ -253,6 +254,7 @@ def test_active_job_cap_is_429_with_retry_after(client: httpx.Client) -> None:
     assert answers[3].status_code == 429
     assert answers[3].headers["retry-after"] and answers[3].json()["code"] == (
         "too_many_active_jobs")
+    assert "active jobs" in answers[3].json()["message"]
     for a in answers[:3]:
         client.post(f"{P}/jobs/{a.json()['job_id']}/cancel")
 

@@ -105,12 +105,13 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
     app.state.waiters = Waiters()
     app.state.started = time.time()
     errors.install(app)
-    app.include_router(multi_agent.router(settings))
+    app.include_router(multi_agent.router())
     app.include_router(ops.router())
     app.include_router(web.router(settings))
     app.include_router(docs.router(app.title, app.openapi_url or "/openapi.json"))
     web.mount_assets(app)
     app.add_middleware(_RequestMetrics)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(errors.MiddlewareErrors)  # maps what BodyLimit raises
     add_cors(app, settings)  # outermost: error answers carry CORS headers too
     return app

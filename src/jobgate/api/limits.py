@@ -2,14 +2,15 @@
 
 A declared Content-Length over the limit is refused at once; a chunked body
 is counted as it arrives and refused as soon as it passes the limit, so
-memory stays bounded by the limit whatever the client sends.
+memory stays bounded by the limit whatever the client sends. The refusal is
+a `RequestTooLarge`, answered by `api/errors.py` (`MiddlewareErrors`).
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jobgate import serde
+from jobgate.errors import RequestTooLarge
 
 
 class BodyLimit:
@@ -23,8 +24,7 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
-            return
+            raise self._too_large()
         body, more = bytearray(), True
         while more:
             msg = await receive()
@@ -33,21 +33,11 @@ class BodyLimit:
             body += msg.get("body", b"")
             more = msg.get("more_body", False)
             if len(body) > self.max_bytes:
-                await self._refuse(send)
-                return
+                raise self._too_large()
         await self.app(scope, _replay(bytes(body), receive), send)
 
-    async def _refuse(self, send: Send) -> None:
-        payload = serde.dumps(
-            {"detail": f"request body over {self.max_bytes} bytes", "code": "too_large"}
-        ).encode()
-        await send({
-            "type": "http.response.start", "status": 413,
-            "headers": [(b"content-type", b"application/json"),
-                        (b"content-length", str(len(payload)).encode()),
-                        (b"connection", b"close")],
-        })
-        await send({"type": "http.response.body", "body": payload})
+    def _too_large(self) -> RequestTooLarge:
+        return RequestTooLarge(f"request body over {self.max_bytes} bytes")
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -5,18 +5,20 @@ No `from __future__ import annotations` here: FastAPI reads these signatures.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 
 from jobgate.agents.credentials import with_sealed_key
 from jobgate.agents.handler import KIND, estimate_seconds
 from jobgate.agents.models import MultiAgentRequest, MultiAgentResponse
+from jobgate.api import jobs
 from jobgate.api.auth import Owner
-from jobgate.api.jobs import ERRORS, JobKind, accepted, enqueue, job_router, svc_of, waiters_of
+from jobgate.api.deps import JobKind, Svc, Waiting, require_json
+from jobgate.api.views import job_error
 from jobgate.api.waiting import wait_for_change
-from jobgate.errors import AuthError
+from jobgate.errors import AuthError, JobCancelled, JobFailed
 from jobgate.job import JobState, Priority
-from jobgate.models import ErrorResponse, JobSubmitResponse
+from jobgate.models import ErrorResponse, JobResultResponse, JobSubmitResponse
 
 PREFIX = "/api/multi-agent"
 
@@ -36,54 +38,82 @@ def prepare(body: MultiAgentRequest, owner: str, request: Request) -> dict[str, 
     return payload
 
 
-def make_kind(request_estimate: Any) -> JobKind:
-    return JobKind(
-        name=KIND, prefix=PREFIX, request_model=MultiAgentRequest,
-        prepare=prepare, estimate=request_estimate,
+MULTI_AGENT = JobKind(
+    name=KIND, prefix=PREFIX, request_model=MultiAgentRequest,
+    prepare=prepare, estimate=estimate_seconds,
+)
+Kind = Annotated[JobKind, Depends(MULTI_AGENT)]
+IdempotencyKey = Annotated[str | None, Header(max_length=200)]
+
+
+async def submit(
+    body: jobs.SubmitBody[MultiAgentRequest],
+    request: Request,
+    owner: Owner,
+    kind: Kind,
+    svc: Svc,
+    waiters: Waiting,
+    idempotency_key: IdempotencyKey = None,
+    prefer: Annotated[str | None, Header(max_length=200)] = None,
+) -> Response:
+    """Queue a job and answer at once (202), or with `Prefer: wait=N` up to N s."""
+    enq, estimate = await jobs.enqueue(
+        kind, svc, owner, body.request, body.priority, idempotency_key, request
     )
+    wait = jobs.parse_prefer(prefer, svc.settings.long_poll_max_s)
+    if wait:
+        with waiters.waiting("long_poll"):
+            job, _ = await wait_for_change(svc, enq.job_id, owner, wait, None, terminal_only=True)
+        if job.terminal:
+            return jobs.result_response(job, {"Preference-Applied": f"wait={int(wait)}"})
+    return jobs.accepted(kind, enq, estimate, waiters)
 
 
-def router(settings: Any) -> APIRouter:
-    kind = make_kind(lambda req: estimate_seconds(req, settings))
-    r = job_router(kind)
+async def process(
+    body: MultiAgentRequest,
+    request: Request,
+    owner: Owner,
+    kind: Kind,
+    svc: Svc,
+    waiters: Waiting,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Synchronous, for old clients: the response if the job ends within
+    JOBGATE_SYNC_WAIT_S, else 202 with the job id — never left to a proxy to cut.
+    A failed job is a 502, a cancelled one a 409, each with its `job_id`."""
+    enq, estimate = await jobs.enqueue(
+        kind, svc, owner, body, Priority.NORMAL, idempotency_key, request
+    )
+    with waiters.waiting("long_poll"):
+        job, _ = await wait_for_change(
+            svc, enq.job_id, owner, svc.settings.sync_wait_s, None, terminal_only=True
+        )
+    if job.state is JobState.COMPLETED:
+        return JSONResponse(job.result)
+    text = job_error(job)
+    if job.state is JobState.FAILED:
+        raise JobFailed(str(text.error), job_id=job.id, code=text.error_code)
+    if job.state is JobState.CANCELLED:
+        raise JobCancelled(str(text.error), job_id=job.id)
+    return jobs.accepted(kind, enq, estimate, waiters)
 
-    @r.post(
-        "/process",
+
+def router() -> APIRouter:
+    r = jobs.kind_router(MULTI_AGENT)
+    json_body = [Depends(require_json)]
+    not_json: dict[int | str, dict[str, Any]] = {415: {"model": ErrorResponse}}
+    r.add_api_route(
+        "/submit", submit, methods=["POST"], status_code=202, dependencies=json_body,
+        response_model=JobSubmitResponse,
+        responses={200: {"model": JobResultResponse}, **not_json},
+    )
+    jobs.add_routes(r)
+    r.add_api_route(
+        "/process", process, methods=["POST"], dependencies=json_body,
         response_model=MultiAgentResponse,
         responses={
             202: {"model": JobSubmitResponse}, 502: {"model": ErrorResponse},
-            409: {"model": ErrorResponse}, **ERRORS,
+            409: {"model": ErrorResponse}, **not_json,
         },
     )
-    async def process(
-        body: MultiAgentRequest,
-        request: Request,
-        owner: Owner,
-        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-    ) -> Response:
-        """Synchronous, for old clients: the response if the job ends within
-        JOBGATE_SYNC_WAIT_S, else 202 with the job id — never left to a proxy to cut."""
-        svc = svc_of(request)
-        enq, estimate = await enqueue(
-            kind, svc, owner, body, Priority.NORMAL, idempotency_key, request
-        )
-        with waiters_of(request).waiting("long_poll"):
-            job, _ = await wait_for_change(
-                svc, enq.job_id, owner, svc.settings.sync_wait_s, None, terminal_only=True
-            )
-        if job.state is JobState.COMPLETED:
-            return JSONResponse(job.result)
-        if job.state is JobState.FAILED:
-            detail = (job.error or {}).get("message", "job failed")
-            return JSONResponse(
-                {"detail": detail, "code": (job.error or {}).get("code", "failed"),
-                 "job_id": job.id}, status_code=502,
-            )
-        if job.state is JobState.CANCELLED:
-            return JSONResponse(
-                {"detail": "job was cancelled", "code": "cancelled", "job_id": job.id},
-                status_code=409,
-            )
-        return accepted(kind, request, enq, estimate)
-
     return r

@@ -3,9 +3,42 @@
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
-from jobgate.job import Job, us_to_datetime
-from jobgate.models import JobErrorInfo, JobResultResponse, JobStatusResponse, Step
+from jobgate.job import Job, JobState, us_to_datetime
+from jobgate.models import JobResultResponse, JobStatusResponse, Step
+
+FAILED = "Job failed: "
+CANCELLED = "Job cancelled: "
+
+
+class ErrorText(NamedTuple):
+    """A job's error as the wire carries it: the old app's string, then its parts."""
+
+    error: str | None = None
+    error_code: str | None = None
+    error_detail: str | None = None
+
+
+def error_text(state: JobState, error: dict[str, Any] | None, message: str) -> ErrorText:
+    """The `error` fields of a job in `state`; empty unless it failed or was cancelled.
+
+    The record keeps `{code, message}`; the old app's client throws `error`
+    as it is and ends its polling only on text containing "failed", so the
+    string leads with "Job failed: " as that app's backend wrote it.
+    """
+    if state is JobState.FAILED:
+        err = error or {}
+        detail = str(err.get("message") or message or "the job failed")
+        return ErrorText(FAILED + detail, str(err.get("code") or "failed"), detail)
+    if state is JobState.CANCELLED:
+        detail = message or "cancelled"
+        return ErrorText(CANCELLED + detail, "cancelled", detail)
+    return ErrorText()
+
+
+def job_error(job: Job) -> ErrorText:
+    return error_text(job.state, job.error, job.message)
 
 
 def status_view(job: Job, now_us: int) -> JobStatusResponse:
@@ -25,22 +58,22 @@ def status_view(job: Job, now_us: int) -> JobStatusResponse:
         attempt=seen.attempt,
         step=Step.model_validate(seen.step) if seen.step else None,
         priority=seen.priority,
+        **job_error(seen)._asdict(),
     )
 
 
 def result_view(job: Job) -> JobResultResponse:
     created = us_to_datetime(job.created_us)
     assert created is not None and job.terminal
-    error = JobErrorInfo.model_validate(job.error) if job.error else None
-    return JobResultResponse(
-        job_id=job.id,
-        status=job.state,  # type: ignore[arg-type]
-        result=job.result,
-        error=error,
-        created_at=created,
-        completed_at=us_to_datetime(job.completed_us),
-        attempt=job.attempt,
-    )
+    return JobResultResponse.model_validate({
+        "job_id": job.id,
+        "status": job.state,
+        "result": job.result,
+        "created_at": created,
+        "completed_at": us_to_datetime(job.completed_us),
+        "attempt": job.attempt,
+        **job_error(job)._asdict(),
+    })
 
 
 def retry_after(remaining_s: float | None, waiters: int) -> int:
