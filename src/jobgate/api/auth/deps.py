@@ -9,20 +9,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from starlette.requests import HTTPConnection
 
 from jobgate.api.auth.authenticator import Authenticator
 from jobgate.api.auth.core import Credential, Principal, parse_cookies
 
 
-def credential_of(request: Request) -> Credential:
+def credential_of(request: HTTPConnection) -> Credential:
     return Credential(
         authorization=request.headers.get("authorization", ""),
         cookies=parse_cookies(request.headers.getlist("cookie")),
     )
 
 
-async def current_principal(request: Request) -> Principal:
+async def current_principal(request: HTTPConnection) -> Principal:
+    """Also for WebSocket routes (an HTTPConnection, not a Request)."""
     auth: Authenticator = request.app.state.auth
     return await auth.authenticate(credential_of(request))
 
