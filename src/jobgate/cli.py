@@ -10,22 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import math
 import os
 import secrets
-from collections.abc import Coroutine
+import signal
+import socket
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from jobgate import logs
+from jobgate import __version__, logs
 from jobgate.errors import ConfigError
 from jobgate.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="jobgate: async jobs over HTTP.")
 console = Console(stderr=True, soft_wrap=True)
+log = logging.getLogger("jobgate.cli")
 
 
 def _run(coro: Coroutine[Any, Any, None]) -> None:
@@ -51,29 +58,109 @@ def _secret(data_dir: Path) -> str:
     return secret
 
 
-def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+UP_SHUTDOWN_GRACE_S = 2.0
+
+
+def up_grace_s(settings: Settings) -> float:
+    """How long `up`'s running jobs may finish after Ctrl-C before they are handed
+    back for the next start. A person at a terminal waits for the stop, so the
+    whole stop fits in 5 s unless JOBGATE_SHUTDOWN_GRACE_S is set explicitly."""
+    if "shutdown_grace_s" in settings.model_fields_set:
+        return settings.shutdown_grace_s
+    return UP_SHUTDOWN_GRACE_S
+
+
+def _serve(
+    settings: Settings, host: str, port: int, workers: int, *,
+    sock: socket.socket | None = None, graceful_s: float | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Run uvicorn until a signal; the first stops cleanly, a second at once."""
     import uvicorn
 
     from jobgate.api.app import create_app
 
     api = create_app(settings, workers=workers)
-
-    class Server(uvicorn.Server):
-        """Ends the waits as shutdown begins: open streams close cleanly and
-        long-polls answer now, so clients resume on another process at once."""
-
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            super().handle_exit(sig, frame)
-            svc, loop = getattr(api.state, "svc", None), getattr(api.state, "loop", None)
-            if svc is not None and loop is not None:
-                loop.call_soon_threadsafe(svc.notifier.close_waits)
-
+    if graceful_s is None:
+        graceful_s = settings.shutdown_grace_s + 5
     config = uvicorn.Config(
         api, host=host, port=port, log_config=None, access_log=False,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
+        timeout_graceful_shutdown=math.ceil(graceful_s),
     )
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C, re-raised after a clean stop
-        Server(config).run()
+        _server(config, on_ready).run(sockets=[sock] if sock is not None else None)
+
+
+def _begin_stop(api: Any, now: bool) -> None:
+    """On the loop, at a stop signal: waits end; workers stop claiming (`now`: hand back)."""
+    svc = getattr(api.state, "svc", None)
+    if svc is not None:
+        svc.notifier.close_waits()
+    for w in getattr(api.state, "workers", []):
+        w.request_stop(now=now)
+
+
+def _server(config: Any, on_ready: Callable[[], None] | None) -> Any:
+    import uvicorn
+
+    api = config.app
+
+    class Server(uvicorn.Server):
+        """At the first signal the waits end (open streams close cleanly,
+        long-polls answer now, so clients resume on another process) and the
+        workers start their grace while connections drain, not after. A second
+        signal hands the running jobs back at once and, unlike plain uvicorn,
+        still runs the app's shutdown, so the hand-back is written."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            again = self.should_exit
+            super().handle_exit(sig, frame)
+            loop = getattr(api.state, "loop", None)
+            if loop is not None:
+                loop.call_soon_threadsafe(_begin_stop, api, again)
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started and on_ready is not None:
+                on_ready()
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().shutdown(sockets)
+            app_stopped = getattr(self.lifespan, "shutdown_event", None)
+            if self.force_exit and app_stopped is not None and not app_stopped.is_set():
+                await self.lifespan.shutdown()
+
+    return Server(config)
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+@dataclass
+class _Banner:
+    """What `up` prints once it serves: the setup, then the URL, the token and how to stop."""
+
+    url: str
+    where: str
+    backend: str
+    token: str
+    token_served: bool
+
+    def lines(self) -> list[str]:
+        note = "" if self.token_served else \
+            "  (not served in /config.js off loopback: paste it into the page)"
+        return [
+            f"jobgate {__version__}  ·  {self.where}  ·  LLM backend: {self.backend}",
+            f"  export JOBGATE_URL={self.url} JOBGATE_TOKEN={self.token}",
+            f"demo page: {self.url}",
+            f"demo token (sub=demo): {self.token}{note}",
+            "Ctrl-C to stop",
+        ]
+
+    def print(self) -> None:
+        for line in self.lines():
+            console.print(line, markup=False, highlight=False)
 
 
 @app.command()
@@ -81,13 +168,42 @@ def up(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="In-process workers.")] = 1,
+    demo: Annotated[bool, typer.Option(
+        help="Serve the demo token in /config.js even off loopback (anyone reaching the port "
+             "gets it).")] = False,
 ) -> None:
-    """API, workers and demo page in one process, on an embedded Valkey when no URL is set."""
-    from jobgate.api.auth import mint_token
-    from jobgate.embedded import EmbeddedValkey
+    """API, workers and demo page in one process, on an embedded Valkey when no URL is set.
+
+    One `up` per data dir and port: a second is refused before it starts
+    anything. Ctrl-C stops it: running jobs get JOBGATE_SHUTDOWN_GRACE_S
+    (2 s here) to finish, the rest go back to the queue and run at the next
+    start; a second Ctrl-C hands them back at once. Valkey is stopped last.
+    """
+    from jobgate.instance import DataDirLock, bind_port
 
     settings = Settings()
     logs.setup(settings.log_level, settings.log_json)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as Ctrl-C does
+    with DataDirLock(settings.data_dir):
+        sock = bind_port(host, port)
+        try:
+            _up(settings, host, port, workers, demo, sock)
+        finally:
+            sock.close()
+
+
+def _up(
+    settings: Settings, host: str, port: int, workers: int, demo: bool, sock: socket.socket
+) -> None:
+    from jobgate.api.auth import mint_token
+    from jobgate.api.web import demo_token_allowed, is_loopback
+    from jobgate.embedded import EmbeddedValkey
+
+    settings.shutdown_grace_s = up_grace_s(settings)
+    served = demo_token_allowed(host, demo)
+    if demo and not is_loopback(host):
+        log.warning("--demo: /config.js hands the demo token to anyone who reaches %s",
+                    _url(host, port))
     embedded = None
     if not settings.redis_url:
         embedded = EmbeddedValkey(settings.data_dir / "valkey")
@@ -95,19 +211,17 @@ def up(
     try:
         settings.auth_secret = settings.auth_secret or _secret(settings.data_dir)
         token = mint_token(settings.auth_secret, "demo")
-        settings.demo_token = token
-        where = "embedded Valkey (" + str(settings.data_dir / "valkey") + ")" if embedded \
+        settings.demo_token = token if served else None
+        where = f"embedded Valkey ({settings.data_dir / 'valkey'})" if embedded \
             else "Valkey at JOBGATE_REDIS_URL"
         backend = settings.llm_backend + (" (a simulator: no real LLM is called)"
                                           if settings.llm_backend == "simulated" else "")
-        console.print(f"[bold]jobgate[/] on http://{host}:{port}  ·  {where}")
-        console.print(f"LLM backend: {backend}")
-        console.print(f"demo token (sub=demo): {token}")
-        console.print(f"  export JOBGATE_URL=http://{host}:{port} JOBGATE_TOKEN={token}")
-        _serve(settings, host, port, workers)
+        banner = _Banner(_url(host, port), where, backend, token, served)
+        _serve(settings, host, port, workers, sock=sock, graceful_s=settings.shutdown_grace_s + 1,
+               on_ready=banner.print)
     finally:
         if embedded is not None:
-            embedded.stop()
+            embedded.stop()  # last: the workers' results and hand-backs are written by now
 
 
 def _require_url(settings: Settings) -> None:
@@ -183,8 +297,10 @@ def main() -> None:
     try:
         app()
     except ConfigError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print("[red]error:[/]", escape(str(exc)))
         raise SystemExit(2) from None
+    except KeyboardInterrupt:  # Ctrl-C before the server ran (it handles its own)
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

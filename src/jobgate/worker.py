@@ -84,11 +84,21 @@ class Worker:
         self._flush_wanted = asyncio.Event()
         self._slot_freed = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._hurry = asyncio.Event()
+        self._stop_requested_at: float | None = None
 
     # -- lifecycle -------------------------------------------------------
-    def request_stop(self) -> None:
-        """Stop claiming; `run` then drains within the grace period and returns."""
+    def request_stop(self, *, now: bool = False) -> None:
+        """Stop claiming; `run` then drains within the grace period and returns.
+
+        `now` cuts the grace short: running jobs are handed back at once
+        (a second Ctrl-C on `jobgate up`).
+        """
+        if self._stop_requested_at is None:  # the grace counts from the first request
+            self._stop_requested_at = time.monotonic()
         self._stopping.set()
+        if now:
+            self._hurry.set()
 
     async def run(self) -> None:
         log.info("worker started", extra={"worker": self.id})
@@ -109,7 +119,7 @@ class Worker:
         """Let running jobs finish within the grace period, then hand the rest back."""
         tasks = [r.task for r in self._running.values() if r.task is not None and not r.done]
         if tasks:
-            await asyncio.wait(tasks, timeout=self.settings.shutdown_grace_s)
+            await self._let_finish(tasks)
         left = {j: r for j, r in self._running.items() if not r.done and not r.lost}
         if left:
             for r in left.values():
@@ -125,6 +135,20 @@ class Worker:
             for j in left:
                 self._running.pop(j, None)
         await self._flush_all()
+
+    async def _let_finish(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Wait for the running jobs until they end, the grace ends, or a hurry."""
+        end = (self._stop_requested_at or time.monotonic()) + self.settings.shutdown_grace_s
+        hurry = asyncio.create_task(self._hurry.wait())
+        pending: set[asyncio.Future[Any]] = set(tasks)
+        try:
+            while pending and not hurry.done() and (left := end - time.monotonic()) > 0:
+                done, _ = await asyncio.wait(
+                    pending | {hurry}, timeout=left, return_when=asyncio.FIRST_COMPLETED
+                )
+                pending -= done
+        finally:
+            hurry.cancel()
 
     # -- claiming --------------------------------------------------------
     async def _claim_loop(self) -> None:

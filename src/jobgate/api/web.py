@@ -7,6 +7,7 @@ value is JSON-encoded and then made safe for a script element (`<`, `>`,
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from importlib.resources import files
@@ -54,6 +55,22 @@ def browser_config(settings: Settings) -> dict[str, Any]:
         "__JOB_MAX_POLL_ATTEMPTS__": attempts,
         "__JOB_TIMEOUT_MS__": timeout,
     }
+
+
+def is_loopback(host: str) -> bool:
+    """An address only this machine can reach (a name other than localhost is not trusted)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def demo_token_allowed(host: str, demo: bool) -> bool:
+    """The demo token is a working credential: /config.js carries it only when
+    `up` listens on loopback, or when `--demo` asks for it anyway."""
+    return demo or is_loopback(host)
 
 
 def script_safe_json(value: Any) -> str:
