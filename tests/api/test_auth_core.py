@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -205,3 +206,22 @@ def test_the_app_needs_one_sign_in_method_and_a_sound_one(tmp_path: Path) -> Non
         auth_secret=SECRET, auth_jwks_url="http://idp/jwks.json", auth_issuer="https://idp/",
         auth_introspect_url="http://app/api/auth/me"))
     assert [m.name for m in every.methods] == ["hs256", "jwks", "introspect"]
+
+
+def test_which_configured_method_decides_which_credential(tmp_path: Path) -> None:
+    def names(settings: Settings) -> list[str]:
+        auth = Authenticator.from_settings(settings)
+        rs256 = f"{_b64({'alg': 'RS256', 'kid': 'k'})}.{_b64({'sub': 'a'})}.c2ln"
+        creds = [Credential(f"Bearer {mint_token(SECRET, 'a')}"), Credential(f"Bearer {rs256}"),
+                 Credential("Bearer opaque"), Credential(cookies={"session_token": "s"})]
+        return [choose(auth.methods, c).name for c in creds]
+
+    idp_and_app: dict[str, Any] = {
+        "auth_jwks_url": "http://idp/jwks.json", "auth_issuer": "https://idp/",
+        "auth_introspect_url": "http://app/me", "auth_forward_cookies": ["session_token"],
+    }
+    assert names(Settings(data_dir=tmp_path, auth_secret=SECRET, **idp_and_app)) == [
+        "hs256", "jwks", "introspect", "introspect"]
+    # without a secret, an HS256 token is the app's business, never the JWKS method's
+    assert names(Settings(data_dir=tmp_path, auth_secret="", **idp_and_app)) == [
+        "introspect", "jwks", "introspect", "introspect"]

@@ -173,6 +173,10 @@ async def test_unsigned_confused_and_forged_tokens_are_401(
         with pytest.raises(AuthError):
             await method.authenticate(bearer(token))
             pytest.fail(name)
+    # HS* tokens are left to the HS256 method (or to no one): never checked here
+    assert not method.recognises(bearer(bad["HS256 signed with the public key"]))
+    assert method.recognises(bearer(idp.token(rsa_key)))
+    assert method.recognises(bearer(idp.token(ec_key)))
 
 
 def _swap_payload(signed: str, other: str) -> str:

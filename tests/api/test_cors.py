@@ -70,6 +70,9 @@ def test_actual_requests_from_a_listed_origin_are_readable(cors_stack: Stack) ->
         denied = c.get(f"{PREFIX}/jobs", headers={"Authorization": "Bearer nope"})
         assert denied.status_code == 401
         assert denied.headers["access-control-allow-origin"] == LISTED
+        huge = c.post(f"{PREFIX}/submit", json={"request": {"query": "x" * 2_000_000}})
+        assert huge.status_code == 413
+        assert huge.headers["access-control-allow-origin"] == LISTED
 
 
 def test_actual_requests_from_an_unlisted_origin_are_not_shared(cors_stack: Stack) -> None:

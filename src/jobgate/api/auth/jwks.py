@@ -143,7 +143,12 @@ class JwksKeys:
 
 
 class JwksMethod:
-    """Speaks for every bearer JWT that the HS256 method (tried first) left alone."""
+    """Speaks for every bearer JWT with an asymmetric (or unknown) algorithm.
+
+    An HS* token is never its business: with JOBGATE_AUTH_SECRET the HS256
+    method decides it, else it passes on (an app's own HS256 session may go to
+    introspection). Either way this method never verifies with a shared secret.
+    """
 
     name = "jwks"
 
@@ -153,7 +158,8 @@ class JwksMethod:
         self._audience = audience
 
     def recognises(self, credential: Credential) -> bool:
-        return jwt_alg(credential.bearer) is not None
+        alg = jwt_alg(credential.bearer)
+        return alg is not None and not alg.upper().startswith("HS")
 
     async def authenticate(self, credential: Credential) -> Principal:
         token = credential.bearer or ""
