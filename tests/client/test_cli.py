@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ import pytest
 import jobgate
 from jobgate.client.cli import AGENTS, MODES, describe, time_left
 from tests.client.conftest import MakeStack
+from tests.llm_gate import LLMGate
 from tests.server import Stack
 
 JOBGATE = str(Path(sys.executable).parent / "jobgate")
@@ -32,23 +36,112 @@ def cli(stack: Stack, *args: str, timeout: float = 60) -> subprocess.CompletedPr
                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-def test_submit_wait_prints_the_response(stack: Stack) -> None:
-    out = cli(stack, "submit", "--query", "a todo app for cats", "--mode", "parallel", "--wait")
+def test_submit_wait_piped_prints_a_line_per_change_then_the_response(stack: Stack) -> None:
+    out = cli(stack, "submit", "--query", "a todo app for cats", "--mode", "sequential",
+              "--wait")
     assert out.returncode == 0, out.stderr
-    assert "Simulated" in out.stdout
-    assert "job " in out.stderr
+    lines = out.stdout.splitlines()
+    states = [line for line in lines if line.startswith("[state] ")]
+    assert [s.split()[1].rstrip(":") for s in states] == ["pending", "processing", "completed"]
+    progress = [line for line in lines if line.startswith("[progress] ")]
+    # Seven sequential steps, each a line of its own, rising to 100 %.
+    assert len(progress) >= 7, lines
+    percents = [percent(p) for p in progress]
+    assert percents == sorted(percents) and percents[-1] == 100, percents
+    assert len(set(percents)) >= 7, percents
+    # The answer follows the last state line; progress goes nowhere else.
+    after = lines[lines.index(states[-1]) + 1:]
+    assert after and "Simulated" in "\n".join(after)
+    assert "job " in out.stderr and "[progress]" not in out.stderr
 
 
-def test_submit_wait_json_parses(stack: Stack) -> None:
+def test_submit_wait_json_prints_one_event_a_line_and_the_result_last(stack: Stack) -> None:
     out = cli(stack, "submit", "--query", "cats", "--mode", "sequential",
               "--agents", "research,analysis", "--primary", "summary", "--priority", "high",
               "--wait", "--json")
     assert out.returncode == 0, out.stderr
-    body = json.loads(out.stdout)
-    assert body["status"] == "completed"
+    events = [json.loads(line) for line in out.stdout.splitlines()]
+    assert all(set(e) == {"id", "type", "data"} for e in events), events
+    assert events[0]["type"] == "submitted"
+    job_id = events[0]["data"]["job_id"]
+    log = events[1:-1]
+    assert all(e["id"] for e in log)  # the stream's own events, resumable by id
+    assert [e["data"]["status"] for e in log if e["type"] == "state"] == [
+        "pending", "processing", "completed"]
+    assert any(e["type"] == "progress" for e in log)
+    assert any(e["type"] == "agent_output" for e in log)
+    last = events[-1]
+    assert last["type"] == "result" and last["data"]["job_id"] == job_id
+    body = last["data"]
+    assert body["status"] == "completed" and body["error"] is None
     response = jobgate.MultiAgentResponse.model_validate(body["result"])
     assert response.primary_agent == "summary"
     assert {i.from_agent for i in response.agent_interactions} >= {"research", "analysis"}
+
+
+def test_piped_lines_arrive_while_the_job_runs(make_stack: MakeStack) -> None:
+    """The job is held at a gate after its first agent: the lines so far must
+    already be out, and nothing about the end."""
+    gate = LLMGate().start()
+    try:
+        stack = make_stack(**gate.env())
+        with subprocess.Popen(
+            [JOBGATE, "submit", "--query", "cats", "--mode", "sequential", "--wait"],
+            env=env_for(stack), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.DEVNULL,
+        ) as proc:
+            try:
+                lines = LineReader(proc)
+                gate.allow(1)  # the first agent answers; the second waits at the gate
+                seen = lines.until(lambda ln: ln.startswith("[progress] ") and percent(ln) > 0)
+                assert any(line.startswith("[state] processing") for line in seen), seen
+                assert not any("completed" in line for line in seen), seen
+                assert proc.poll() is None  # still waiting: the job is held
+            finally:
+                gate.open()  # whatever happened, the job (and so the child) can end
+            rest = lines.rest(timeout=60)
+            assert proc.wait(timeout=30) == 0, proc.stderr.read() if proc.stderr else ""
+        assert any(line.startswith("[state] completed") for line in rest), rest
+    finally:
+        gate.close()
+
+
+def percent(line: str) -> int:
+    """14 from "[progress] 14% research agent: … done"."""
+    return int(line.split()[1].rstrip("%"))
+
+
+class LineReader:
+    """Reads a child's stdout line by line on a thread, so a test can wait for
+    a line with a timeout instead of blocking on the pipe."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.queue: queue.Queue[str | None] = queue.Queue()
+        assert proc.stdout is not None
+        stdout = proc.stdout
+
+        def pump() -> None:
+            for line in stdout:
+                self.queue.put(line.rstrip("\n"))
+            self.queue.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def until(self, found: Callable[[str], bool], timeout: float = 60) -> list[str]:
+        seen: list[str] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.queue.get(timeout=max(deadline - time.monotonic(), 0.01))
+            assert line is not None, f"output ended first: {seen}"
+            seen.append(line)
+            if found(line):
+                return seen
+
+    def rest(self, timeout: float) -> list[str]:
+        seen: list[str] = []
+        while (line := self.queue.get(timeout=timeout)) is not None:
+            seen.append(line)
+        return seen
 
 
 def test_submit_then_status_result_watch(stack: Stack) -> None:
@@ -60,9 +153,12 @@ def test_submit_then_status_result_watch(stack: Stack) -> None:
     lines = watch.stdout.splitlines()
     assert lines[0].startswith("[state] pending") and lines[-1].startswith("[state] completed")
     assert any(line.startswith("[agent_output]") for line in lines)
+    assert any(line.startswith("[progress]") for line in lines)
     raw = cli(stack, "watch", job_id, "--json")
     events = [json.loads(line) for line in raw.stdout.splitlines()]
-    assert {"id", "type", "data"} <= set(events[0]) and events[-1]["data"]["status"] == "completed"
+    assert all(set(e) == {"id", "type", "data"} for e in events)
+    assert events[-2]["type"] == "state" and events[-2]["data"]["status"] == "completed"
+    assert events[-1]["type"] == "result" and events[-1]["data"]["job_id"] == job_id
     status = cli(stack, "status", job_id)
     assert json.loads(status.stdout)["status"] == "completed"
     result = cli(stack, "result", job_id)
@@ -102,16 +198,39 @@ def test_a_cancelled_job_exits_3(slow_stack: Stack) -> None:
     assert cli(slow_stack, "cancel", job_id).returncode == 0
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 3, err
-    assert json.loads(out)["status"] == "cancelled"
+    last = json.loads(out.splitlines()[-1])
+    assert last["type"] == "result" and last["data"]["status"] == "cancelled"
+    assert last["data"]["error_code"] == "cancelled"
+    assert last["data"]["error"].startswith("Job cancelled: ")
+    assert last["data"]["error"] in err
     assert cli(slow_stack, "result", job_id).returncode == 3
 
 
-def test_a_failed_job_exits_1(make_stack: MakeStack) -> None:
-    stack = make_stack(JOBGATE_LLM_BACKEND="openai", JOBGATE_LLM_BASE_URL="http://127.0.0.1:9",
-                       JOBGATE_LLM_API_KEY="sk-test", JOBGATE_MAX_ATTEMPTS="1")
+FAILING = {"JOBGATE_LLM_BACKEND": "openai", "JOBGATE_LLM_BASE_URL": "http://127.0.0.1:9",
+           "JOBGATE_LLM_API_KEY": "sk-test", "JOBGATE_MAX_ATTEMPTS": "1"}
+"""A model nobody answers for (the discard port), and no second try: the job fails."""
+
+
+def test_a_failed_job_prints_its_error_and_exits_1(make_stack: MakeStack) -> None:
+    stack = make_stack(**FAILING)
     out = cli(stack, "submit", "--query", "cats", "--wait")
     assert out.returncode == 1, out.stderr
-    assert "llm_unavailable" in out.stderr
+    with jobgate.Client(stack.url, stack.token()) as c:
+        failed = c.result(_first_job(stack))
+    assert failed.error and failed.error.startswith("Job failed: ")
+    assert failed.error in out.stderr and "llm_unavailable" in out.stderr
+    assert out.stdout.splitlines()[-1].startswith("[state] failed")
+
+    as_json = cli(stack, "submit", "--query", "cats", "--wait", "--json")
+    assert as_json.returncode == 1, as_json.stderr
+    last = json.loads(as_json.stdout.splitlines()[-1])
+    assert last["type"] == "result" and last["data"]["status"] == "failed"
+    assert last["data"]["error"].startswith("Job failed: ")
+    assert last["data"]["error_code"] == "llm_unavailable"
+    assert last["data"]["error"] == "Job failed: " + last["data"]["error_detail"]
+
+    result = cli(stack, "result", failed.job_id)
+    assert result.returncode == 1 and failed.error in result.stderr
 
 
 def test_timeout_exits_4_and_leaves_the_job(slow_stack: Stack) -> None:

@@ -68,6 +68,9 @@ async def test_every_method_async(slow_stack: Stack) -> None:
         with pytest.raises(jobgate.JobCancelled) as info:
             await c.wait(job.job_id)
         assert info.value.result.status is jobgate.JobState.CANCELLED
+        assert info.value.code == "cancelled" == info.value.result.error_code
+        assert info.value.message.startswith("Job cancelled: ")
+        assert info.value.message == info.value.result.error
         assert (await c.result(job.job_id)).status is jobgate.JobState.CANCELLED
         assert [j.job_id for j in (await c.jobs(limit=5)).jobs] == [job.job_id]
         progress: list[jobgate.Progress] = []
@@ -209,8 +212,14 @@ def test_a_failed_job_is_job_failed_with_the_servers_code(make_stack: MakeStack)
         c.run(PARALLEL, timeout=60)
     failure = info.value
     assert failure.code == "llm_unavailable", failure
-    assert failure.message and failure.result.status is jobgate.JobState.FAILED
-    assert failure.result.attempt == 3
+    assert failure.result.status is jobgate.JobState.FAILED and failure.result.attempt == 3
+    # The server's words, in the old app's form, and their parts.
+    assert failure.message == failure.result.error == "Job failed: " + failure.detail
+    assert failure.detail == failure.result.error_detail and failure.detail
+    assert failure.result.error_code == "llm_unavailable"
+    with jobgate.Client(stack.url, stack.token()) as c:
+        status = c.status(failure.job_id)
+    assert (status.error, status.error_code) == (failure.message, failure.code)
 
 
 def test_wait_timeout_leaves_the_job_running(slow_stack: Stack) -> None:

@@ -323,25 +323,71 @@ def test_wait_falls_back_to_plain_polling_without_long_poll(sleeps: list[float])
     assert sleeps == [3.0]
 
 
-def test_a_failed_job_raises_job_failed_with_the_servers_code(sleeps: list[float]) -> None:
-    failed = result_body("failed", result=None,
-                         error={"code": "llm_unavailable", "message": "LLM down"})
+@pytest.mark.parametrize("error", [
+    {"error": "Job failed: LLM down", "error_code": "llm_unavailable", "error_detail": "LLM down"},
+    {"error": {"code": "llm_unavailable", "message": "LLM down"}},  # a server before the string
+], ids=["string", "old-object"])
+def test_a_failed_job_raises_job_failed_with_the_servers_error(
+    sleeps: list[float], error: dict[str, Any]
+) -> None:
+    failed = result_body("failed", result=None, **error)
     script = Script(router(
         lambda r: httpx.Response(200, content=sse(("1-0", "state", {"status": "failed"})),
                                  headers={"content-type": "text/event-stream"}),
         result=lambda r: httpx.Response(200, json=failed)))
     with client(script) as c, pytest.raises(jobgate.JobFailed) as info:
         c.wait(JOB)
-    assert info.value.code == "llm_unavailable" and info.value.message == "LLM down"
+    failure = info.value
+    assert failure.message == "Job failed: LLM down"
+    assert failure.code == "llm_unavailable" and failure.detail == "LLM down"
+    assert failure.result.error == "Job failed: LLM down"
+    assert failure.result.error_code == "llm_unavailable"
+    assert "Job failed: LLM down" in str(failure) and JOB in str(failure)
+
+
+def test_a_failed_job_without_details_still_says_so(sleeps: list[float]) -> None:
+    script = Script(router(
+        lambda r: httpx.Response(405),
+        lambda r: httpx.Response(200, json=status_body("failed", 0.2)),
+        lambda r: httpx.Response(200, json=result_body("failed", result=None))))
+    with client(script) as c, pytest.raises(jobgate.JobFailed) as info:
+        c.wait(JOB)
+    assert (info.value.code, info.value.message, info.value.detail) == (
+        "failed", "Job failed: the job failed", "the job failed")
 
 
 def test_a_cancelled_job_raises_job_cancelled(sleeps: list[float]) -> None:
+    cancelled = result_body("cancelled", result=None, error="Job cancelled: by its owner",
+                            error_code="cancelled", error_detail="by its owner")
     script = Script(router(
         lambda r: httpx.Response(404, json={"detail": "x", "code": "not_found"}),
         lambda r: httpx.Response(200, json=status_body("cancelled", 0.2)),
-        lambda r: httpx.Response(200, json=result_body("cancelled", result=None))))
-    with client(script) as c, pytest.raises(jobgate.JobCancelled):
+        lambda r: httpx.Response(200, json=cancelled)))
+    with client(script) as c, pytest.raises(jobgate.JobCancelled) as info:
         c.wait(JOB)
+    assert info.value.code == "cancelled" and info.value.message == "Job cancelled: by its owner"
+    assert info.value.detail == "by its owner"
+
+
+def test_an_error_answer_carries_the_servers_one_line_message() -> None:
+    body = {
+        "detail": [{"loc": ["body", "request", "primary_agent"], "msg": "Input should be …",
+                    "type": "enum"}],
+        "code": "invalid_request",
+        "message": "request.primary_agent: Input should be 'research', … (got 'foo')",
+    }
+    script = Script(httpx.Response(422, json=body))
+    with client(script) as c, pytest.raises(jobgate.APIError) as info:
+        c.submit({"query": "q", "primary_agent": "foo"})
+    err = info.value
+    assert err.status_code == 422 and err.code == "invalid_request"
+    assert err.detail == body["detail"]  # FastAPI's list, as sent
+    assert err.message == body["message"]
+    assert str(err) == f"HTTP 422 (invalid_request): {body['message']}"
+    plain = Script(httpx.Response(404, json={"detail": "no such job", "code": "not_found"}))
+    with client(plain) as c, pytest.raises(jobgate.NotFound) as missing:
+        c.status(JOB)
+    assert missing.value.message == "no such job"
 
 
 def test_sync_wait_times_out(sleeps: list[float]) -> None:

@@ -12,10 +12,12 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from jobgate.agents.models import MultiAgentRequest
 from jobgate.client._errors import (
+    ERROR_PREFIX,
     APIError,
     JobCancelled,
     JobFailed,
@@ -93,11 +95,28 @@ def check(response: httpx.Response) -> httpx.Response:
 
 def parse(model: type[M], response: httpx.Response) -> M:
     try:
-        return model.model_validate_json(response.content)
+        return model.model_validate(upgrade_error(orjson.loads(response.content)))
+    except orjson.JSONDecodeError as exc:
+        problem = f"unexpected answer: not JSON ({exc})"
     except ValidationError as exc:
-        raise APIError(
-            response.status_code, f"unexpected answer: {exc.errors()[:1]}", "bad_response"
-        ) from None
+        problem = f"unexpected answer: {exc.errors()[:1]}"
+    raise APIError(response.status_code, problem, "bad_response")
+
+
+def upgrade_error(body: Any) -> Any:
+    """A server from before the `error` string sent `error: {code, message}`;
+    read that as the string with `error_code` and `error_detail`."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return body
+    detail = str(error.get("message") or "") or None
+    state = JobState.CANCELLED if body.get("status") == JobState.CANCELLED else JobState.FAILED
+    return {
+        **body,
+        "error": ERROR_PREFIX[state] + detail if detail else None,
+        "error_code": body.get("error_code") or error.get("code"),
+        "error_detail": body.get("error_detail") or detail,
+    }
 
 
 def outcome(result: JobResultResponse) -> JobResultResponse:
@@ -170,7 +189,7 @@ class Tracker:
         if event.type != "result":
             return False
         with contextlib.suppress(ValidationError):
-            self.result = JobResultResponse.model_validate(event.data)
+            self.result = JobResultResponse.model_validate(upgrade_error(event.data))
         return True
 
     def is_new(self, event: JobEvent) -> bool:

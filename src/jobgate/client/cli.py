@@ -5,13 +5,18 @@
     jobgate status|result|cancel|watch ID
 
 Every command takes `--url`/`--token` (or JOBGATE_URL/JOBGATE_TOKEN) and
-speaks HTTP only. Results go to stdout, progress and messages to stderr.
+speaks HTTP only. Results go to stdout, messages to stderr. While `submit
+--wait` waits, a terminal shows a progress bar (on stderr); any other stdout
+gets one line per state change and progress step before the result, and
+`--json` one JSON object per event, the last being the result (`_output.py`).
+A failed job's `error` text goes to stderr.
 Exit codes: 0 completed, 1 failed (or any other error), 2 usage or invalid
 request, 3 cancelled, 4 timed out (or, for `result`, not done yet), 130 Ctrl-C.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,13 +24,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+
+from jobgate.agents.models import AgentName
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from jobgate.client._core import Progress
     from jobgate.client._sync import Client
-    from jobgate.models import JobEvent, JobResultResponse
+    from jobgate.models import JobResultResponse
+
+ShowResult = Callable[["JobResultResponse"], object]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED, EXIT_TIMEOUT, EXIT_ABORTED = 0, 1, 2, 3, 4, 130
 
@@ -36,14 +46,19 @@ Token = Annotated[
     str | None, typer.Option(envvar="JOBGATE_TOKEN", show_envvar=True, help="Bearer token.")
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print raw JSON.")]
+JsonLines = Annotated[
+    bool, typer.Option("--json", help="Print JSON: one event a line, the result last.")
+]
 Timeout = Annotated[float | None, typer.Option(help="Give up waiting after this many seconds.")]
 CancelOnAbort = Annotated[
     bool, typer.Option(help="Cancel the job when the wait is stopped (Ctrl-C, timeout).")
 ]
 MODES = "sequential, parallel, collaborative (default), debate or enhanced_collaborative."
-AGENTS = "research, analysis, ideation, strategy, validation, prd_authoring, summary"
+AGENTS = ", ".join(a.value for a in AgentName)
 AGENTS_HELP = f"Supporting agents, comma-separated: {AGENTS}."
 JobId = Annotated[str, typer.Argument(help="The job id.")]
+WAIT_HELP = ("Wait for the result: a progress bar on a terminal, else one line per state "
+             "change and progress step.")
 
 
 def _client(url: str | None, token: str | None) -> Client:
@@ -57,22 +72,23 @@ def _echo_json(model: BaseModel) -> None:
 
 
 @contextmanager
-def _errors(result_json: bool = False) -> Iterator[None]:
-    """Map the SDK's errors to messages and exit codes, in one place; with
-    `result_json`, a failed or cancelled job's result is printed as JSON too."""
+def _errors(show_result: ShowResult | None = None) -> Iterator[None]:
+    """Map the SDK's errors to messages and exit codes, in one place; a failed
+    or cancelled job's result goes to `show_result` first, if given. A job's
+    error is the server's own text ("Job failed: …"), printed as it is."""
     from jobgate.client import _errors as e
 
     try:
         yield
     except e.JobFailed as exc:
-        if result_json:
-            _echo_json(exc.result)
-        err.print(f"[red]failed[/] ({exc.code}): {exc.message}")
+        if show_result is not None:
+            show_result(exc.result)
+        err.print(f"[red]{escape(exc.message)}[/] ({escape(exc.code)})")
         raise typer.Exit(EXIT_FAILED) from None
     except e.JobCancelled as exc:
-        if result_json:
-            _echo_json(exc.result)
-        err.print(f"[yellow]cancelled[/]: job {exc.job_id}")
+        if show_result is not None:
+            show_result(exc.result)
+        err.print(f"[yellow]{escape(exc.message)}[/] (job {exc.job_id})")
         raise typer.Exit(EXIT_CANCELLED) from None
     except e.JobTimeout as exc:
         err.print(f"[yellow]timed out[/] after {exc.timeout} s; job {exc.job_id} left running")
@@ -81,19 +97,17 @@ def _errors(result_json: bool = False) -> Iterator[None]:
         err.print(f"job {exc.job_id} is still {exc.status.status.value}")
         raise typer.Exit(EXIT_TIMEOUT) from None
     except e.APIError as exc:
-        err.print(f"[red]error[/]: {exc}")
+        err.print(f"[red]error[/]: {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE if exc.status_code in (400, 413, 422) else EXIT_FAILED) \
             from None
     except e.ClientError as exc:
-        err.print(f"[red]error[/]: {exc}")
+        err.print(f"[red]error[/]: {escape(str(exc))}")
         raise typer.Exit(EXIT_FAILED) from None
 
 
 def _agents(value: str | None) -> list[str] | None:
     if not value:
         return None
-    from jobgate.agents.models import AgentName
-
     names = [a.strip() for a in value.split(",") if a.strip()]
     known = {a.value for a in AgentName}
     bad = [a for a in names if a not in known]
@@ -141,10 +155,8 @@ def _wait_with_bar(
         return client.wait(job_id, on_progress=show, timeout=timeout, cancel_on_abort=cancel)
 
 
-def _print_result(result: JobResultResponse, as_json: bool) -> None:
-    if as_json:
-        _echo_json(result)
-    elif isinstance(result.result, dict) and "response" in result.result:
+def _print_result(result: JobResultResponse) -> None:
+    if isinstance(result.result, dict) and "response" in result.result:
         typer.echo(result.result["response"])
     else:
         typer.echo(result.result)
@@ -162,15 +174,16 @@ def submit(
     agents: Annotated[str | None, typer.Option(help=AGENTS_HELP)] = None,
     primary: Annotated[str | None, typer.Option(help="The agent that writes the answer.")] = None,
     priority: Annotated[str | None, typer.Option(help="high, normal or low.")] = None,
-    wait: Annotated[bool, typer.Option(help="Wait for the result, with a progress bar.")] = False,
-    as_json: Json = False,
+    wait: Annotated[bool, typer.Option(help=WAIT_HELP)] = False,
+    as_json: JsonLines = False,
     timeout: Timeout = None,
     cancel_on_abort: CancelOnAbort = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """Submit a multi-agent job; with --wait, show its progress and print the result."""
-    from jobgate.agents.models import AgentName, CoordinationMode
+    """Submit a multi-agent job; with --wait, follow its progress and print the result."""
+    from jobgate.agents.models import CoordinationMode
+    from jobgate.client._output import Lines
     from jobgate.job import Priority
 
     request: dict[str, Any] = {"query": query, "supporting_agents": _agents(agents)}
@@ -181,7 +194,8 @@ def submit(
         request["primary_agent"] = _choice(AgentName, primary, "--primary")
     prio = _choice(Priority, priority, "--priority") if priority else None
     request = {k: v for k, v in request.items() if v is not None}
-    with _errors(result_json=as_json), _client(url, token) as client:
+    lines = None if not as_json and sys.stdout.isatty() else Lines(typer.echo, as_json=as_json)
+    with _errors(lines.on_result if lines else None), _client(url, token) as client:
         job = client.submit(request, priority=prio)
         if not wait:
             if as_json:
@@ -191,12 +205,23 @@ def submit(
             return
         err.print(f"job {job.job_id}")
         try:
-            result = _wait_with_bar(
-                client, job.job_id, job.estimated_completion_seconds, timeout, cancel_on_abort
-            )
+            if lines is None:
+                result = _wait_with_bar(
+                    client, job.job_id, job.estimated_completion_seconds, timeout,
+                    cancel_on_abort,
+                )
+            else:
+                lines.on_submitted(job)
+                result = client.wait(
+                    job.job_id, on_event=lines.on_event, on_progress=lines.on_progress,
+                    timeout=timeout, cancel_on_abort=cancel_on_abort,
+                )
         except KeyboardInterrupt:
             raise _aborted(job.job_id, cancel_on_abort) from None
-        _print_result(result, as_json)
+        if lines is not None and as_json:
+            lines.on_result(result)
+        else:
+            _print_result(result)
 
 
 def _choice(enum: Callable[[str], Any], value: str, flag: str) -> str:
@@ -227,8 +252,9 @@ def result(job_id: JobId, as_json: Json = False, url: Url = None, token: Token =
             _echo_json(res)
     if res.status is JobState.COMPLETED:
         if not as_json:
-            _print_result(res, False)
+            _print_result(res)
         return
+    err.print(escape(res.error or f"job {res.status.value}"))
     raise typer.Exit(EXIT_FAILED if res.status is JobState.FAILED else EXIT_CANCELLED)
 
 
@@ -238,39 +264,27 @@ def cancel(job_id: JobId, url: Url = None, token: Token = None) -> None:
         _echo_json(client.cancel(job_id))
 
 
-def _event_line(event: JobEvent) -> str:
-    d = event.data
-    if event.type == "state":
-        return f"[{event.type}] {d.get('status')}: {d.get('message', '')}"
-    if event.type == "progress":
-        return f"[{event.type}] {float(d.get('progress', 0)):.0%} {d.get('message', '')}"
-    if event.type == "agent_output":
-        text = str(d.get("response", "")).replace("\n", " ")
-        return f"[{event.type}] {d.get('agent')} (round {d.get('round')}): {text[:100]}"
-    return f"[{event.type}] {d}"
-
-
 def watch(
     job_id: JobId,
-    as_json: Json = False,
+    as_json: JsonLines = False,
     tokens: Annotated[bool, typer.Option(help="Show streamed tokens too.")] = False,
     timeout: Timeout = None,
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """Stream the job's events until it ends (one JSON object a line with --json)."""
+    """Print the job's events as they happen until it ends (one JSON object a
+    line with --json, the result last)."""
+    from jobgate.client._output import Lines
 
-    def show(event: JobEvent) -> None:
-        if as_json:
-            typer.echo(event.model_dump_json())
-        elif event.type != "token" or tokens:
-            typer.echo(_event_line(event))
-
-    with _errors(), _client(url, token) as client:
+    lines = Lines(typer.echo, as_json=as_json, everything=True, tokens=tokens)
+    with _errors(lines.on_result), _client(url, token) as client:
         try:
-            client.wait(job_id, on_event=show, timeout=timeout)
+            result = client.wait(
+                job_id, on_event=lines.on_event, on_progress=lines.on_progress, timeout=timeout
+            )
         except KeyboardInterrupt:
             raise _aborted(job_id, False) from None
+        lines.on_result(result)
 
 
 def register(app: typer.Typer) -> None:
