@@ -4,15 +4,18 @@ the JSON media-type rule. No server, no Redis."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
 
 from jobgate.agents.models import AgentName, MultiAgentRequest
 from jobgate.api.deps import is_json
 from jobgate.api.errors import response_for
 from jobgate.api.messages import validation_message
+from jobgate.api.multi_agent import prepare
 from jobgate.api.views import error_text
 from jobgate.errors import (
     AuthError,
@@ -172,3 +175,10 @@ def test_each_exception_maps_to_one_status_and_the_shared_body(
 def test_an_error_quoting_a_lone_surrogate_still_renders() -> None:
     r = response_for(InvalidRequest("bad value '\udfff'"))
     assert json.loads(r.body)["message"] == "bad value '\udfff'"
+
+
+def test_an_llm_key_the_server_cannot_seal_is_a_422_not_a_sign_out() -> None:
+    app = SimpleNamespace(state=SimpleNamespace(settings=SimpleNamespace(auth_secret=None)))
+    request = Request({"type": "http", "headers": [(b"x-llm-api-key", b"sk-1")], "app": app})
+    with pytest.raises(InvalidRequest, match="X-LLM-API-Key"):
+        prepare(MultiAgentRequest(query="q"), "alice", request)

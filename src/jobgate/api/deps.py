@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from pydantic import BaseModel
 
 from jobgate.api.waiting import Waiters
 from jobgate.errors import UnsupportedMediaType
@@ -33,7 +32,6 @@ class JobKind:
 
     name: str
     prefix: str
-    request_model: type[BaseModel]
     prepare: Callable[[Any, str, Request], dict[str, Any]]  # request, owner → payload
     estimate: Callable[[Any, Settings], float | None]
 

@@ -16,7 +16,7 @@ from jobgate.api.auth import Owner
 from jobgate.api.deps import JobKind, Svc, Waiting, require_json
 from jobgate.api.views import job_error
 from jobgate.api.waiting import wait_for_change
-from jobgate.errors import AuthError, JobCancelled, JobFailed
+from jobgate.errors import InvalidRequest, JobCancelled, JobFailed
 from jobgate.job import JobState, Priority
 from jobgate.models import ErrorResponse, JobResultResponse, JobSubmitResponse
 
@@ -32,15 +32,16 @@ def prepare(body: MultiAgentRequest, owner: str, request: Request) -> dict[str, 
     key = request.headers.get("x-llm-api-key")
     if key:
         secret = request.app.state.settings.auth_secret
-        if not secret:
-            raise AuthError("server has no secret to seal an LLM key with")
+        if not secret:  # not the caller's sign-in at fault: no 401 that signs them out
+            raise InvalidRequest(
+                "X-LLM-API-Key cannot be taken here: the server has no JOBGATE_AUTH_SECRET "
+                "to seal it with; send the request without it")
         payload = with_sealed_key(payload, key, secret)
     return payload
 
 
 MULTI_AGENT = JobKind(
-    name=KIND, prefix=PREFIX, request_model=MultiAgentRequest,
-    prepare=prepare, estimate=estimate_seconds,
+    name=KIND, prefix=PREFIX, prepare=prepare, estimate=estimate_seconds,
 )
 Kind = Annotated[JobKind, Depends(MULTI_AGENT)]
 IdempotencyKey = Annotated[str | None, Header(max_length=200)]
