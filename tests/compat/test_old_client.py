@@ -383,9 +383,11 @@ def test_a_cancelled_job_is_polled_until_the_clients_budget_ends(
 ) -> None:
     """The old client knows no `cancelled`: it polls on until its budget is spent.
 
-    Recorded, not fixed: a cancel comes from the user of that same page, who
-    has moved on. The budget here is 6 polls 50 ms apart; the app's own
-    (120 polls, 5 s apart) keeps it polling for up to 10 minutes.
+    Recorded, not changed: the old client has no way to cancel (its options
+    take no abort signal), so the cancel comes from elsewhere, and `cancelled`
+    must stay `cancelled` on the wire for every other client. The budget here
+    is 6 polls 50 ms apart; with the app's own (120 polls, 5 s apart) the page
+    polls for 10 minutes (the submit and 120 polls), then shows its timeout error.
     """
     budget = {"pollInterval": 50, "maxPollAttempts": 6, "timeout": 600_000}
     llm.called.clear()
