@@ -367,3 +367,23 @@ def test_a_new_tab_starts_without_the_token(browser: Any, tokenless: Stack) -> N
         assert "No token" in token_state(second)
     finally:
         context.close()
+
+
+def test_specialists_join_only_when_chosen(page: Any, server: Server) -> None:
+    """The app's whole roster is on the form; the specialists start unticked."""
+    open_demo(page, server)
+    specialists = page.get_by_test_id("specialists").locator("input")
+    expect(specialists).to_have_count(6)
+    assert not any(specialists.nth(i).is_checked() for i in range(6))
+    page.locator("#agent-scoring").check()
+    page.locator("#agent-rag").check()
+    submit(page, "A tool library for a street of neighbours")
+    watch_until_settled(page)
+
+    expect(page.get_by_test_id("job-state")).to_have_attribute("data-state", "completed")
+    outputs = page.get_by_test_id("agent-output")
+    expect(outputs).to_have_count(len(ALL_AGENTS) + 2)
+    agents = {outputs.nth(i).get_attribute("data-agent") for i in range(len(ALL_AGENTS) + 2)}
+    assert agents == ALL_AGENTS | {"scoring", "rag"}
+    expect(page.locator('[data-agent="rag"] h3')).to_contain_text("RAG step")
+    assert_no_problems(page)

@@ -19,7 +19,11 @@ export function h(
   return el;
 }
 
-const LABELS: Record<string, string> = { prd_authoring: "PRD authoring" };
+const LABELS: Record<string, string> = {
+  prd_authoring: "PRD authoring",
+  rag: "RAG",
+  v0: "v0",
+};
 
 /** "agent_interactions" → "Agent interactions". */
 export function humanize(key: string): string {

@@ -19,7 +19,11 @@ function h(tag, attrs = {}, ...children) {
   for (const c of children) if (c !== null) el.append(c);
   return el;
 }
-var LABELS = { prd_authoring: "PRD authoring" };
+var LABELS = {
+  prd_authoring: "PRD authoring",
+  rag: "RAG",
+  v0: "v0"
+};
 function humanize(key) {
   const known = LABELS[key];
   if (known !== void 0) return known;
