@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import queue
 import signal
 import subprocess
@@ -77,6 +78,35 @@ def test_submit_wait_json_prints_one_event_a_line_and_the_result_last(stack: Sta
     response = jobgate.MultiAgentResponse.model_validate(body["result"])
     assert response.primary_agent == "summary"
     assert {i.from_agent for i in response.agent_interactions} >= {"research", "analysis"}
+
+
+def test_a_terminal_gets_the_bar_and_no_lines(stack: Stack) -> None:
+    """With stdout a terminal, progress is the bar's (on stderr): stdout holds the answer only."""
+    master, slave = pty.openpty()
+    try:
+        with subprocess.Popen(
+            [JOBGATE, "submit", "--query", "cats", "--mode", "parallel", "--wait"],
+            env=env_for(stack), stdout=slave, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        ) as proc:
+            os.close(slave)
+            slave = -1
+            chunks: list[bytes] = []
+            while True:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:  # EIO: the child closed its end of the terminal
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            assert proc.wait(timeout=60) == 0
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    out = b"".join(chunks).decode()
+    assert "Simulated" in out
+    assert "[state]" not in out and "[progress]" not in out, out
 
 
 def test_piped_lines_arrive_while_the_job_runs(make_stack: MakeStack) -> None:
