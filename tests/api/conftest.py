@@ -1,9 +1,14 @@
-"""One real API process and worker per test module; a distinct user per test."""
+"""One real API process and worker per test module; a distinct user per test.
+
+`held` is an API with no worker at all: its jobs hold still in `pending`
+until the test acts (cancels one, or runs a burst worker of its own), so a
+test that needs a job in a given state never races a worker for it.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -25,6 +30,15 @@ def api_stack(
     s.stop()
 
 
+@pytest.fixture(scope="module")
+def held(valkey: EmbeddedValkey, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    s = Stack(valkey.url, f"held-{uuid.uuid4().hex[:10]}", tmp_path_factory.mktemp("held"),
+              extra_env={"JOBGATE_MAX_ACTIVE_JOBS_PER_USER": "3"})
+    s.start_api()
+    yield s
+    s.stop()
+
+
 @pytest.fixture
 def user() -> str:
     return f"user-{uuid.uuid4().hex[:8]}"
@@ -33,4 +47,10 @@ def user() -> str:
 @pytest.fixture
 def client(api_stack: Stack, user: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=api_stack.url, headers=api_stack.headers(user), timeout=60) as c:
+        yield c
+
+
+@pytest.fixture
+async def held_client(held: Stack, user: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=held.url, headers=held.headers(user), timeout=90) as c:
         yield c
