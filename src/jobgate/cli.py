@@ -187,6 +187,7 @@ def up(
     with DataDirLock(settings.data_dir):
         sock = bind_port(host, port)
         try:
+            port = sock.getsockname()[1]  # with --port 0, the one the kernel chose
             _up(settings, host, port, workers, demo, sock)
         finally:
             sock.close()
