@@ -5,6 +5,7 @@
     ├── StoreUnavailable       Redis/Valkey cannot be reached            → 503
     ├── AuthUnavailable        the sign-in service cannot be reached    → 503
     ├── AuthError              missing, expired or forged token          → 401
+    ├── Forbidden              signed in without the scope it needs      → 403
     ├── JobNotFound            unknown id, malformed id or not yours     → 404
     ├── InvalidRequest         a header or parameter the API cannot use  → 422
     ├── UnsupportedMediaType   a JSON endpoint got a body that is not    → 415
@@ -48,6 +49,12 @@ class AuthUnavailable(JobGateError):
 
 class AuthError(JobGateError):
     code = "unauthorized"
+
+
+class Forbidden(JobGateError):
+    """A valid sign-in without the scope an endpoint needs (`jobgate:admin`)."""
+
+    code = "forbidden"
 
 
 class JobNotFound(JobGateError):

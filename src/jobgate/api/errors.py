@@ -24,6 +24,7 @@ from jobgate.api.messages import validation_message
 from jobgate.errors import (
     AuthError,
     AuthUnavailable,
+    Forbidden,
     InvalidRequest,
     JobCancelled,
     JobConflict,
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 STATUS: dict[type[JobGateError], int] = {
     AuthError: 401,
+    Forbidden: 403,
     JobNotFound: 404,
     JobConflict: 409,
     JobCancelled: 409,
