@@ -6,12 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh dev
 
-# System packages the browser and proxy tests need (Debian's chromium, nginx).
+# System packages the browser, proxy and history tests need (Debian's chromium,
+# nginx, postgresql).
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v busybox >/dev/null 2>&1 || need+=(busybox)  # the frontend image's sh and awk
 command -v gawk >/dev/null 2>&1 || need+=(gawk)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)  # tests/history
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${need[*]} from Debian's packages"
   apt-get update -qq >/dev/null

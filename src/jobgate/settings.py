@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     retry_base_s: float = Field(default=1.0, ge=0)
     retry_max_s: float = Field(default=60.0, ge=0)
 
+    # Job history (history/): the SQL archive fed from the Valkey outbox.
+    database_url: str | None = None  # unset: SQLite in data_dir
+    history_retention_days: int = Field(default=90, ge=1)
+    archive_batch: int = Field(default=200, ge=1, le=5000)
+    archive_poll_s: float = Field(default=1.0, gt=0)
+    archive_outbox_alert: int = Field(default=100_000, ge=1)  # past it: keep all, raise a metric
+    archive_prune_every_s: float = Field(default=3600.0, gt=0)
+
     heartbeat_s: float = Field(default=1.0, gt=0)
     worker_concurrency: int = Field(default=32, ge=1)
     worker_poll_s: float = Field(default=1.0, gt=0)
@@ -84,8 +92,9 @@ class Settings(BaseSettings):
     api_url: str = Field(default="", validation_alias=AliasChoices("API_URL", "JOBGATE_API_URL"))
     demo_token: str | None = None  # set by `jobgate up` for the local demo page only
 
-    @field_validator("redis_url", "auth_secret", "llm_api_key", "demo_token", "auth_jwks_url",
-                     "auth_issuer", "auth_audience", "auth_introspect_url", mode="before")
+    @field_validator("redis_url", "database_url", "auth_secret", "llm_api_key", "demo_token",
+                     "auth_jwks_url", "auth_issuer", "auth_audience", "auth_introspect_url",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, v: object) -> object:
         """An empty variable (compose passes `KEY=` for an unset one) means unset."""

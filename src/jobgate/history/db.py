@@ -1,0 +1,122 @@
+"""Opening the history database: the one place an engine is made.
+
+`JOBGATE_DATABASE_URL` unset means SQLite in the data dir, so `jobgate up`
+needs nothing; a plain `postgresql://` URL gets the asyncpg driver. API
+processes, workers (the archiver) and the CLI all come through
+`open_history`; schema changes only through `upgrade` (Alembic).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from jobgate.settings import Settings
+
+__all__ = ["History", "database_url", "open_history", "upgrade", "upgrade_url"]
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_SQLITE_BUSY_MS = 10_000  # several processes write one SQLite file: wait, don't fail
+
+
+def database_url(settings: Settings) -> str:
+    """The SQLAlchemy async URL for these settings (pure)."""
+    if not settings.database_url:
+        return f"sqlite+aiosqlite:///{(settings.data_dir / 'history.db').resolve()}"
+    url = settings.database_url
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+asyncpg://" + url[len(plain):]
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://"):]
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """WAL so readers never block the archiver; foreign keys for ON DELETE CASCADE."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _engine(url: str) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+@dataclass(slots=True)
+class History:
+    """The engine and session factory of the history database."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def open_history(settings: Settings) -> History:
+    """Open (lazily: no connection until first use) the history database."""
+    return open_url(database_url(settings))
+
+
+def open_url(url: str) -> History:
+    engine = _engine(url)
+    return History(engine, async_sessionmaker(engine, expire_on_commit=False))
+
+
+def _alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    return cfg
+
+
+def _upgrade_on(conn: Connection, revision: str) -> None:
+    cfg = _alembic_config()
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, revision)
+
+
+async def upgrade_url(url: str, revision: str = "head") -> None:
+    """Bring the schema at `url` to `revision` (Alembic, in one transaction)."""
+    engine = _engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_upgrade_on, revision)
+    finally:
+        await engine.dispose()
+
+
+async def upgrade(settings: Settings, revision: str = "head") -> None:
+    await upgrade_url(database_url(settings), revision)
+
+
+def upgrade_sync(settings: Settings) -> None:
+    """For the CLI: `jobgate db upgrade` and the start of `jobgate up`."""
+    asyncio.run(upgrade(settings))
