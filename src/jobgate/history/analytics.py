@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeAlias
 
 from sqlalchemy import (
     ColumnElement,
@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jobgate.errors import Forbidden, InvalidRequest
 from jobgate.history.db import History
 from jobgate.history.models import JobAgent, JobRow
 from jobgate.history.stats_models import (
@@ -50,12 +51,21 @@ from jobgate.history.stats_models import (
     UserLoad,
 )
 
-__all__ = ["StatsQuery", "compute_stats", "success_rate"]
+__all__ = ["StatsQuery", "compute_stats", "make_query", "success_rate"]
 
 MAX_GROUPS = 500
 """Most groups one answer carries; only `owner` can have more (then the busiest)."""
 
 BUSIEST_USERS = 10
+Query: TypeAlias = Select[*tuple[Any, ...]]
+_JOBS = JobRow.__table__
+_AGENTS = JobAgent.__table__
+_jobs = _JOBS.c
+_agents = _AGENTS.c
+DEFAULT_WINDOW = timedelta(days=7)
+MAX_WINDOW = timedelta(days=400)
+MAX_HOURLY_WINDOW = timedelta(days=31)
+"""At most 744 hourly groups; a longer span reads better by day."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +79,51 @@ class StatsQuery:
     busiest: int = 0  # how many busiest users to list (operators); 0: none
 
 
+def _utc(value: datetime | None, name: str) -> datetime | None:
+    """Aware UTC; a naive value is read as UTC (a bare date means its midnight)."""
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidRequest(f"{name} is out of range") from None
+
+
+def make_query(
+    now: datetime,
+    since: datetime | None,
+    until: datetime | None,
+    group_by: GroupBy | None,
+    *,
+    owner: str | None,
+    operator: bool,
+) -> StatsQuery:
+    """The query for a caller's parameters, or the 4xx that explains what is wrong.
+
+    `until` defaults to now and `since` to a week before `until`; `owner`
+    None means everyone's jobs (the operators' endpoint, which also lists
+    the busiest users).
+    """
+    if group_by is GroupBy.OWNER and not operator:
+        raise Forbidden("group_by=owner is for operators (a token with scope jobgate:admin)")
+    end = _utc(until, "until") or now
+    start = _utc(since, "since")
+    if start is None:
+        try:
+            start = end - DEFAULT_WINDOW
+        except OverflowError:
+            raise InvalidRequest("until is out of range") from None
+    if start >= end:
+        raise InvalidRequest("since must be before until")
+    if end - start > MAX_WINDOW:
+        raise InvalidRequest(f"the window spans more than {MAX_WINDOW.days} days; "
+                             "narrow since/until")
+    if group_by is GroupBy.HOUR and end - start > MAX_HOURLY_WINDOW:
+        raise InvalidRequest(f"group_by=hour spans at most {MAX_HOURLY_WINDOW.days} days; "
+                             "narrow since/until or group by day")
+    return StatsQuery(start, end, owner, group_by, BUSIEST_USERS if owner is None else 0)
+
+
 def success_rate(counts: StatusCounts) -> float | None:
     """completed / (completed + failed); None when nothing finished either way."""
     decided = counts.completed + counts.failed
@@ -80,9 +135,9 @@ def success_rate(counts: StatusCounts) -> float | None:
 
 
 def _conditions(q: StatsQuery) -> list[ColumnElement[bool]]:
-    conds = [JobRow.completed_at >= q.since, JobRow.completed_at < q.until]
+    conds = [_jobs.completed_at >= q.since, _jobs.completed_at < q.until]
     if q.owner is not None:
-        conds.append(JobRow.owner == q.owner)
+        conds.append(_jobs.owner == q.owner)
     return conds
 
 
@@ -91,57 +146,57 @@ def group_expr(group_by: GroupBy | None, dialect: str) -> ColumnElement[Any] | N
     if group_by is None:
         return None
     if group_by is GroupBy.MODE:
-        return JobRow.mode
+        return _jobs.mode
     if group_by is GroupBy.OWNER:
-        return JobRow.owner
+        return _jobs.owner
     if group_by is GroupBy.AGENT:
-        return JobAgent.agent
+        return _agents.agent
     day = group_by is GroupBy.DAY
     if dialect == "postgresql":
         fmt = "YYYY-MM-DD" if day else 'YYYY-MM-DD"T"HH24":00:00+00:00"'
-        return func.to_char(func.timezone("UTC", JobRow.completed_at), fmt)
+        return func.to_char(func.timezone("UTC", _jobs.completed_at), fmt)
     # SQLite stores naive UTC text ("2026-01-02 03:04:05.000000"): strftime reads it
-    return func.strftime("%Y-%m-%d" if day else "%Y-%m-%dT%H:00:00+00:00", JobRow.completed_at)
+    return func.strftime("%Y-%m-%d" if day else "%Y-%m-%dT%H:00:00+00:00", _jobs.completed_at)
 
 
 def _grouped(q: StatsQuery, dialect: str, keys: Sequence[str | None] | None,
-             *columns: ColumnElement[Any]) -> tuple[Select[Any], list[ColumnElement[Any]]]:
+             *columns: ColumnElement[Any]) -> tuple[Query, list[ColumnElement[Any]]]:
     """`select(group key, *columns)` over the window, joined to agents when needed."""
     g = group_expr(q.group_by, dialect)
     gcols = [] if g is None else [g.label("g")]
     stmt = select(*gcols, *columns).where(*_conditions(q))
     if q.group_by is GroupBy.AGENT:
-        stmt = stmt.select_from(JobRow).join(JobAgent, JobAgent.job_id == JobRow.job_id)
+        stmt = stmt.select_from(_JOBS).join(_AGENTS, _agents.job_id == _jobs.job_id)
     if g is not None and keys is not None:
         stmt = stmt.where(g.in_([k for k in keys if k is not None]))
     return stmt, [] if g is None else [g]
 
 
-def counts_statement(q: StatsQuery, dialect: str) -> Select[Any]:
+def counts_statement(q: StatsQuery, dialect: str) -> Query:
     """Jobs per (group, status)."""
-    stmt, g = _grouped(q, dialect, None, JobRow.status, func.count().label("n"))
-    return stmt.group_by(*g, JobRow.status)
+    stmt, g = _grouped(q, dialect, None, _jobs.status, func.count().label("n"))
+    return stmt.group_by(*g, _jobs.status)
 
 
 def failures_statement(
     q: StatsQuery, dialect: str, keys: Sequence[str | None] | None = None
-) -> Select[Any]:
+) -> Query:
     """Failed jobs per (group, error_code)."""
-    stmt, g = _grouped(q, dialect, keys, JobRow.error_code, func.count().label("n"))
-    return stmt.where(JobRow.status == "failed").group_by(*g, JobRow.error_code)
+    stmt, g = _grouped(q, dialect, keys, _jobs.error_code, func.count().label("n"))
+    return stmt.where(_jobs.status == "failed").group_by(*g, _jobs.error_code)
 
 
 def _measured(column: str) -> tuple[ColumnElement[float], ColumnElement[bool]]:
     """The column and which rows it is measured over (see the module doc)."""
     if column == "run_time_s":
-        return JobRow.run_time_s, and_(JobRow.run_time_s.is_not(None),
-                                       JobRow.status == "completed")
-    return JobRow.queue_wait_s, JobRow.queue_wait_s.is_not(None)
+        return _jobs.run_time_s, and_(_jobs.run_time_s.is_not(None),
+                                       _jobs.status == "completed")
+    return _jobs.queue_wait_s, _jobs.queue_wait_s.is_not(None)
 
 
 def percentiles_statement(
     q: StatsQuery, dialect: str, column: str, keys: Sequence[str | None] | None = None
-) -> Select[Any]:
+) -> Query:
     """Per group: how many values, then p50, p95, p99 of `column`."""
     x, rows = _measured(column)
     if dialect == "postgresql":
@@ -155,7 +210,7 @@ def percentiles_statement(
 def _window_percentiles(
     q: StatsQuery, dialect: str, x: ColumnElement[float], rows: ColumnElement[bool],
     keys: Sequence[str | None] | None,
-) -> Select[Any]:
+) -> Query:
     """percentile_cont without the function: rank the values, weight two ranks.
 
     For n values in order and a fraction p, the position is 1 + p·(n − 1);
@@ -179,16 +234,16 @@ def _window_percentiles(
     return select(*gcols, *outs).group_by(*gcols)
 
 
-def busiest_statement(q: StatsQuery, limit: int) -> Select[Any]:
+def busiest_statement(q: StatsQuery, limit: int) -> Query:
     """The owners with the most jobs in the window, with their failures and run time."""
     jobs = func.count().label("jobs")
-    failed = func.sum(case((JobRow.status == "failed", 1), else_=0)).label("failed")
-    busy = func.coalesce(func.sum(JobRow.run_time_s), 0.0).label("run_time_s")
+    failed = func.sum(case((_jobs.status == "failed", 1), else_=0)).label("failed")
+    busy = func.coalesce(func.sum(_jobs.run_time_s), 0.0).label("run_time_s")
     return (
-        select(JobRow.owner, jobs, failed, busy)
+        select(_jobs.owner, jobs, failed, busy)
         .where(*_conditions(q))
-        .group_by(JobRow.owner)
-        .order_by(jobs.desc(), JobRow.owner)
+        .group_by(_jobs.owner)
+        .order_by(jobs.desc(), _jobs.owner)
         .limit(limit)
     )
 
@@ -269,7 +324,8 @@ async def compute_stats(history: History, q: StatsQuery) -> StatsResponse:
         truncated = False
         if q.group_by is not None:
             accs, truncated = await _aggregate(session, q, dialect)
-            ordered = sorted(accs.items(), key=lambda kv: _order(kv[0], kv[1], q.group_by))
+            by = q.group_by
+            ordered = sorted(accs.items(), key=lambda kv: _order(kv[0], kv[1], by))
             groups = [GroupStats(key=k, **a.block().model_dump()) for k, a in ordered]
         busiest = None
         if q.busiest:
