@@ -84,6 +84,11 @@ class JobRow(Base):
     result: Mapped[Any | None] = mapped_column(JsonDoc)
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_detail: Mapped[str | None] = mapped_column(Text)
+    # Beyond the agreed schema, so /status answers with the very same body from
+    # history: the terminal message, the last progress and step.
+    message: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[float | None] = mapped_column(Float)
+    step: Mapped[Any | None] = mapped_column(JsonDoc)
     attempt: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
