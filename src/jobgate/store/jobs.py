@@ -143,11 +143,14 @@ class JobStore:
     async def aclose(self) -> None:
         await self._lane.aclose()
 
-    async def cancel(self, job_id: str, owner: str) -> str:
-        """Cancel the owner's job; returns the state it was found in."""
+    async def cancel(self, job_id: str, owner: str, message: str = "cancelled by user") -> str:
+        """Cancel the owner's job; returns the state it was found in.
+
+        `message` is what its status says (an operator's cancel says so).
+        """
         s = self.settings
         found: str = await self.scripts.cancel(
-            args=[s.namespace, job_id, owner, s.result_ttl_s, s.events_maxlen]
+            args=[s.namespace, job_id, owner, s.result_ttl_s, s.events_maxlen, message]
         )
         if found == "missing":
             raise JobNotFound(job_id)

@@ -26,7 +26,10 @@ local function end_job(ns, id, state, message, ttl, now, maxlen)
   local jk = job_key(ns, id)
   local info = redis.call('HMGET', jk, 'owner', 'attempt', 'error')
   redis.call('HSET', jk, 'state', state, 'message', message, 'completed', now, 'updated', now)
-  redis.call('HDEL', jk, 'lease', 'lease_until', 'payload')
+  redis.call('HDEL', jk, 'lease', 'lease_until')
+  -- A failed job keeps its payload (the request) for the result TTL, so an
+  -- operator can retry it as a new job (api/admin.py); the others drop it.
+  if state ~= 'failed' then redis.call('HDEL', jk, 'payload') end
   redis.call('ZREM', ns .. ':leases', id)
   redis.call('ZREM', ns .. ':delayed', id)
   redis.call('SREM', ns .. ':active:' .. info[1], id)
