@@ -20,6 +20,7 @@ from jobgate.models import JobEvent
 from jobgate.settings import Settings
 from jobgate.store.keys import Keys
 from jobgate.store.lane import Lane, LaneScript
+from jobgate.store.operators import OperatorReads
 from jobgate.store.scripts import Scripts
 
 _EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
@@ -94,7 +95,7 @@ def is_event_id(value: str) -> bool:
     return bool(_EVENT_ID.match(value))
 
 
-class JobStore:
+class JobStore(OperatorReads):
     def __init__(self, redis: Redis, settings: Settings) -> None:
         self.redis = redis
         self.settings = settings

@@ -14,6 +14,12 @@ Shared:
     <ns>:owner:<owner>     zset    the owner's jobs, newest last (score: created µs)
     <ns>:idem:<sha256>     string  idempotency key → job id
     <ns>:notify            channel job ids whose state or events changed
+Operators (api/admin.py):
+    <ns>:workers           zset    registered worker ids (score: last beat, wall-clock ms)
+    <ns>:worker:<id>       hash    one worker's host, pid, concurrency, running jobs;
+                                   rewritten every heartbeat, expires after WORKER_TTL_S
+An operator's retry of a failed job stores the new job's id as an idempotency
+key of the owner (`retry_idempotency`): a retry asked twice makes one job.
 """
 
 from __future__ import annotations
@@ -22,6 +28,10 @@ import hashlib
 from dataclasses import dataclass
 
 from jobgate.job import PRIORITY_ORDER, Priority
+
+# A worker's registration outlives a few missed beats, then it is gone: long
+# enough for a slow heartbeat, short enough that a killed worker leaves the list.
+WORKER_TTL_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +80,17 @@ class Keys:
     def idempotency(self, owner: str, key: str) -> str:
         digest = hashlib.sha256(f"{owner}\x00{key}".encode()).hexdigest()
         return f"{self.ns}:idem:{digest}"
+
+    @property
+    def workers(self) -> str:
+        return f"{self.ns}:workers"
+
+    def worker(self, worker_id: str) -> str:
+        return f"{self.ns}:worker:{worker_id}"
+
+
+def retry_idempotency(job_id: str) -> str:
+    """The idempotency key (as `Keys.idempotency` takes it) of an operator's
+    retry of `job_id`. NUL cannot occur in an HTTP header, so no client's own
+    Idempotency-Key can ever name it."""
+    return f"\x00retry:{job_id}"
