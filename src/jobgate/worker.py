@@ -124,11 +124,13 @@ class Worker:
         if left:
             for r in left.values():
                 r.lost = True  # its writes are no longer ours to make
-                if r.task is not None:
-                    r.task.cancel()
-            await asyncio.gather(
-                *(r.task for r in left.values() if r.task is not None), return_exceptions=True
-            )
+            # Cancel until they end: Python 3.11's wait_for (redis-py sends with it)
+            # drops a cancel that lands just as its call completes, and the job runs on.
+            pending = {r.task for r in left.values() if r.task is not None}
+            while pending:
+                for t in pending:
+                    t.cancel()
+                _, pending = await asyncio.wait(pending, timeout=0.1)
             handed = await self.store.handback({j: r.claimed.lease for j, r in left.items()})
             self.stats.handed_back += handed
             log.info("handed back %d jobs", handed, extra={"worker": self.id})
