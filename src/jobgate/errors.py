@@ -7,6 +7,7 @@
     ├── AuthError              missing, expired or forged token          → 401
     ├── Forbidden              signed in without the scope it needs      → 403
     ├── JobNotFound            unknown id, malformed id or not yours     → 404
+    ├── DocumentNotFound       a product document unknown or not yours   → 404
     ├── InvalidRequest         a header or parameter the API cannot use  → 422
     ├── UnsupportedMediaType   a JSON endpoint got a body that is not    → 415
     ├── RequestTooLarge        body over the byte limit                  → 413
@@ -58,6 +59,12 @@ class Forbidden(JobGateError):
 
 
 class JobNotFound(JobGateError):
+    code = "not_found"
+
+
+class DocumentNotFound(JobGateError):
+    """Unknown and someone else's answer alike: the id says nothing about others."""
+
     code = "not_found"
 
 

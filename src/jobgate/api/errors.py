@@ -24,6 +24,7 @@ from jobgate.api.messages import validation_message
 from jobgate.errors import (
     AuthError,
     AuthUnavailable,
+    DocumentNotFound,
     Forbidden,
     InvalidRequest,
     JobCancelled,
@@ -45,6 +46,7 @@ STATUS: dict[type[JobGateError], int] = {
     AuthError: 401,
     Forbidden: 403,
     JobNotFound: 404,
+    DocumentNotFound: 404,
     JobConflict: 409,
     JobCancelled: 409,
     RequestTooLarge: 413,
