@@ -103,7 +103,8 @@ def q(owner: str | None = "alice", group_by: GroupBy | None = None) -> StatsQuer
 async def test_one_owners_totals(seeded: History) -> None:
     out = await compute_stats(seeded, q())
     t = out.total
-    assert (t.jobs, t.by_status.completed, t.by_status.failed, t.by_status.cancelled) == (7, 4, 2, 1)
+    counts = (t.jobs, t.by_status.completed, t.by_status.failed, t.by_status.cancelled)
+    assert counts == (7, 4, 2, 1)
     assert t.success_rate == pytest.approx(4 / 6)
     assert t.run_time_s.count == 4  # completed jobs only
     assert t.run_time_s.p50 == pytest.approx(2.5)  # between 2 and 3
