@@ -10,6 +10,7 @@ import redis
 
 from jobgate.embedded import EmbeddedValkey
 from tests.chaos.harness import Cluster, sync_redis
+from tests.llm_gate import LLMGate
 
 
 @pytest.fixture
@@ -27,3 +28,11 @@ def r(valkey: EmbeddedValkey) -> Iterator[redis.Redis]:
     client = sync_redis(valkey.url)
     yield client
     client.close()
+
+
+@pytest.fixture
+def llm_gate() -> Iterator[LLMGate]:
+    """A closed gate for agent calls: workers started with `llm_gate.env()` use it."""
+    gate = LLMGate().start()
+    yield gate
+    gate.close()

@@ -141,23 +141,40 @@ def namespace_keys(r: redis.Redis, namespace: str) -> set[str]:
 
 
 async def wait_states(
-    r: redis.Redis, namespace: str, ids: Iterable[str], states: set[str], timeout: float
+    r: redis.Redis, namespace: str, ids: Iterable[str], states: set[str], stall_s: float
 ) -> dict[str, dict[str, str]]:
-    """Poll Valkey until every job is in one of `states`; the job hashes."""
+    """Poll Valkey until every job is in one of `states`; the job hashes.
+
+    Waits as long as the work takes: it fails only when no further job has
+    reached `states` for `stall_s` seconds, so a backlog drains at whatever
+    pace the machine allows while a stuck job is still caught.
+    """
     ids = list(ids)
-    deadline = time.monotonic() + timeout
+    done, last_progress = -1, time.monotonic()
     while True:
         pipe = r.pipeline(transaction=False)
         for j in ids:
-            pipe.hgetall(f"{namespace}:job:{{{j}}}")
-        hashes = dict(zip(ids, pipe.execute(), strict=True))
-        waiting = [j for j, h in hashes.items() if h.get("state") not in states]
+            pipe.hget(f"{namespace}:job:{{{j}}}", "state")
+        seen = dict(zip(ids, pipe.execute(), strict=True))
+        waiting = [j for j, state in seen.items() if state not in states]
         if not waiting:
-            return hashes
-        if time.monotonic() > deadline:
-            sample = {j: hashes[j].get("state") for j in waiting[:5]}
-            raise AssertionError(f"{len(waiting)} of {len(ids)} jobs not in {states}: {sample}")
-        await asyncio.sleep(0.1)
+            break
+        if len(ids) - len(waiting) > done:
+            done, last_progress = len(ids) - len(waiting), time.monotonic()
+        elif time.monotonic() - last_progress > stall_s:
+            sample = {j: seen[j] for j in waiting[:5]}
+            raise AssertionError(f"{len(waiting)} of {len(ids)} jobs not in {states}, none "
+                                 f"further for {stall_s}s: {sample}")
+        await asyncio.sleep(min(0.1 + len(ids) / 10_000, 1.0))
+    pipe = r.pipeline(transaction=False)
+    for j in ids:
+        pipe.hgetall(f"{namespace}:job:{{{j}}}")
+    return dict(zip(ids, pipe.execute(), strict=True))
+
+
+def open_gate(r: redis.Redis, namespace: str, name: str) -> None:
+    """Let every `gate` job (worker_script.py) named `name` finish."""
+    r.set(f"{namespace}:gate:{name}", 1)
 
 
 async def wait_until(predicate: Any, timeout: float, what: str, every: float = 0.05) -> float:
@@ -168,6 +185,15 @@ async def wait_until(predicate: Any, timeout: float, what: str, every: float = 0
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(every)
     return time.monotonic() - t0
+
+
+def waiting_clients(url: str, channel: str = "long_poll") -> float:
+    """The API's own gauge of clients waiting on it right now (long-poll, SSE)."""
+    text = httpx.get(f"{url}/metrics", timeout=5).text
+    for line in text.splitlines():
+        if line.startswith(f'jobgate_waiting_clients{{channel="{channel}"}}'):
+            return float(line.split()[-1])
+    return 0.0
 
 
 @dataclass

@@ -6,9 +6,11 @@ registry (multi_agent, noop, sleep) it runs:
 
     poison  kills its own process with SIGKILL: the job that takes its worker
             down on every attempt
-    stall   {"s": seconds, "tick": bool}: sleeps in 0.1 s slices; with `tick`
-            it appends a `tick` event (pid, attempt) after each slice, so a
-            test sees whether a paused (zombie) worker's writes landed
+    gate    {"gate": name, "tick": bool}: holds still until the test opens the
+            gate (`harness.open_gate`: the key `<namespace>:gate:<name>`
+            exists) or the job is cancelled, then returns {"attempt", "pid"};
+            with `tick` it appends a `tick` event (pid, attempt) every 0.1 s
+            while it waits
     flaky   fails with a RetryableError on its first attempt, then succeeds
     echo    returns {"payload", "pid", "attempt"} at once
 """
@@ -20,6 +22,8 @@ import asyncio
 import os
 import signal
 from typing import Any
+
+from redis.asyncio import Redis
 
 from jobgate import logs
 from jobgate.context import JobContext
@@ -34,12 +38,17 @@ async def poison(ctx: JobContext, payload: Any) -> None:
     await asyncio.sleep(60)  # never reached
 
 
-async def stall(ctx: JobContext, payload: Any) -> dict[str, Any]:
-    slices = max(int(float(payload.get("s", 1.0)) / 0.1), 1)
-    for _ in range(slices):
-        await asyncio.sleep(0.1)
-        if payload.get("tick"):
-            await ctx.event("tick", {"pid": os.getpid(), "attempt": ctx.attempt})
+async def gate(ctx: JobContext, payload: Any) -> dict[str, Any]:
+    settings = Settings()
+    key = f"{settings.namespace}:gate:{payload['gate']}"
+    r = Redis.from_url(settings.redis_url or "", socket_timeout=5)
+    try:
+        while not ctx.cancelled and not await r.exists(key):
+            if payload.get("tick"):
+                await ctx.event("tick", {"pid": os.getpid(), "attempt": ctx.attempt})
+            await asyncio.sleep(0.1)
+    finally:
+        await r.aclose()
     return {"attempt": ctx.attempt, "pid": os.getpid()}
 
 
@@ -53,7 +62,9 @@ async def echo(ctx: JobContext, payload: Any) -> dict[str, Any]:
     return {"payload": payload, "pid": os.getpid(), "attempt": ctx.attempt}
 
 
-EXTRA: dict[str, Handler] = {"poison": poison, "stall": stall, "flaky": flaky, "echo": echo}
+EXTRA: dict[str, Handler] = {
+    "poison": poison, "gate": gate, "flaky": flaky, "echo": echo,
+}
 
 
 async def main(concurrency: int) -> None:
