@@ -13,7 +13,7 @@ from jobgate.store.jobs import FIRST_EVENT
 
 
 def _args(job_id: str, owner: str = "alice") -> list[str | int | float]:
-    return [job_id, "echo", owner, "normal", "{}", 3, 60.0, "", ""]
+    return [job_id, "echo", owner, "normal", "{}", 3, 60.0, "", "", "lane-test:notify"]
 
 
 async def test_a_resent_enqueue_is_one_job(services: Services) -> None:

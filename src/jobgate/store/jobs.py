@@ -128,7 +128,7 @@ class JobStore(OperatorReads):
             [
                 job_id, kind, owner, priority.value, serde.dumps(payload),
                 max_attempts or s.max_attempts, timeout_s or s.job_timeout_s, idem,
-                "" if estimate_s is None else round(estimate_s, 1),
+                "" if estimate_s is None else round(estimate_s, 1), self.keys.notify,
             ]
         )
         if status == "full":

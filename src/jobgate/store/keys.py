@@ -13,7 +13,8 @@ Shared:
     <ns>:active:<owner>    set     the owner's pending and running job ids (the cap)
     <ns>:owner:<owner>     zset    the owner's jobs, newest last (score: created µs)
     <ns>:idem:<sha256>     string  idempotency key → job id
-    <ns>:notify            channel job ids whose state or events changed
+    <ns>:notify            channel job ids whose state or events changed ('<id> s' or
+                                   '<id> e'); '<id> n <owner>': the owner's new job
 Operators (api/admin.py):
     <ns>:workers           zset    registered worker ids (score: last beat, wall-clock ms)
     <ns>:worker:<id>       hash    one worker's host, pid, concurrency, running jobs;

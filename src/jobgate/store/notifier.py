@@ -3,6 +3,10 @@
 Long-poll and SSE waiters register interest in a job id and sleep on an
 asyncio.Event; no waiter holds a Redis connection of its own. If the
 subscription drops, every waiter is woken so it re-reads what it missed.
+
+Per-user feeds (WebSocket `subscribe all`, GET /events) register an
+`OwnerWatch`: enqueue's notice `<id> n <owner>` wakes that owner's watchers,
+which then read the owner's new jobs from Valkey.
 """
 
 from __future__ import annotations
@@ -48,11 +52,27 @@ class Watch:
         return True
 
 
+class OwnerWatch(Watch):
+    """A per-user feed's handle on one owner's new jobs: woken when the owner
+    submits one (through any API process), or when notices may have been
+    missed; the feed then reads the owner's jobs created since it last looked."""
+
+    __slots__ = ()
+
+    def __init__(self, owner: str) -> None:
+        super().__init__(owner)
+
+    @property
+    def owner(self) -> str:
+        return self.job_id
+
+
 class Notifier:
     def __init__(self, redis: Redis, channel: str) -> None:
         self._redis = redis
         self._channel = channel
         self._watches: dict[str, set[Watch]] = defaultdict(set)
+        self._owners: dict[str, set[OwnerWatch]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
         self.closing = False
@@ -60,6 +80,10 @@ class Notifier:
     @property
     def waiters(self) -> int:
         return sum(len(s) for s in self._watches.values())
+
+    @property
+    def owner_watchers(self) -> int:
+        return sum(len(s) for s in self._owners.values())
 
     def start(self) -> None:
         if self._task is None:
@@ -92,8 +116,25 @@ class Notifier:
                 if not watches:
                     del self._watches[job_id]
 
+    @contextlib.contextmanager
+    def watch_owner(self, owner: str) -> Iterator[OwnerWatch]:
+        w = OwnerWatch(owner)
+        self._owners[owner].add(w)
+        try:
+            yield w
+        finally:
+            watches = self._owners.get(owner)
+            if watches is not None:
+                watches.discard(w)
+                if not watches:
+                    del self._owners[owner]
+
     def _dispatch(self, message: str) -> None:
         job_id, _, kind = message.partition(" ")
+        if kind.startswith("n "):  # a new job: '<id> n <owner>' (the owner may hold spaces)
+            for ow in self._owners.get(kind[2:], ()):
+                ow.fire()
+            return
         status_changed = kind != "e"
         for w in self._watches.get(job_id, ()):
             if status_changed or not w.status_only:
@@ -103,6 +144,9 @@ class Notifier:
         for watches in self._watches.values():
             for w in watches:
                 w.fire()
+        for owners in self._owners.values():
+            for ow in owners:
+                ow.fire()
 
     async def _listen(self) -> None:
         delay = 0.05

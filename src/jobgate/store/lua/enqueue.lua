@@ -1,11 +1,13 @@
 -- Create a job, queue it, register it with its owner: one atomic step.
 -- ARGV: ns max_active idem_ttl | id kind owner priority payload max_attempts
---       timeout_s idem_key estimate_s
+--       timeout_s idem_key estimate_s notify_channel
 -- Safe to run twice with the same id (a resend after a dropped connection):
 -- the owner index is written first, with NX, and a second run stops there.
 -- No event is logged: every job begins `pending` (JobStore.events_after
--- supplies that first event), and no PUBLISH: nobody can be waiting on a job
--- that did not exist a moment ago.
+-- supplies that first event). Nobody can be waiting on the job itself yet;
+-- the one PUBLISH, '<id> n <owner>' on the notify channel (ARGV[13],
+-- Keys.notify), tells the owner's per-user feeds (WebSocket `subscribe all`,
+-- GET /events) in every API process that the owner has a new job.
 local ns, id, owner, prio = ARGV[1], ARGV[4], ARGV[6], ARGV[7]
 local idem = ARGV[11]
 if idem ~= '' then
@@ -29,4 +31,5 @@ redis.call('SADD', active, id)
 if idem ~= '' then redis.call('SET', idem, id, 'EX', ARGV[3]) end
 -- A wake token per job; the claim that empties the queues clears them.
 redis.call('LPUSH', ns .. ':wake', '1')
+redis.call('PUBLISH', ARGV[13], id .. ' n ' .. owner)
 return {'ok', string.format('%.0f', now)}
