@@ -24,4 +24,14 @@ export type { ClientOptions, FetchLike, RetryOptions } from "./http.js";
 export { processAsyncJob } from "./process.js";
 export type { ProcessOptions, Transport } from "./process.js";
 export { TERMINAL_STATES, isTerminal } from "./types.js";
+export { watchJobs } from "./watch.js";
+export type {
+  ConnectionState,
+  JobWatch,
+  WatchError,
+  WatchOptions,
+  WatchUpdate,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./watch.js";
 export type * from "./types.js";

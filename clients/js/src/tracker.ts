@@ -5,30 +5,50 @@
  */
 
 import { isRecord } from "./errors.js";
-import type { JobState, JobStatus, JobSubmitResponse, Step } from "./types.js";
+import type { JobErrorFields, JobState, JobStatus, JobSubmitResponse, Step } from "./types.js";
+
+/** The status a job has when the server just accepted it. */
+export function submittedStatus(job: JobSubmitResponse): JobStatus {
+  return {
+    job_id: job.job_id,
+    status: job.status,
+    progress: 0,
+    message: job.message,
+    created_at: job.created_at,
+    updated_at: job.created_at,
+    estimated_remaining_seconds: job.estimated_completion_seconds ?? null,
+    attempt: 0,
+    step: null,
+  };
+}
+
+/** What we know of a job followed by id alone, before its first event. */
+export function unknownStatus(jobId: string): JobStatus {
+  return {
+    job_id: jobId,
+    status: "pending",
+    progress: 0,
+    message: "",
+    created_at: "",
+    updated_at: "",
+    estimated_remaining_seconds: null,
+    attempt: 0,
+    step: null,
+  };
+}
 
 export class StatusTracker {
   status: JobStatus;
   private startedAt: number | undefined;
   private readonly submittedAt = Date.now();
-  private readonly estimate: number | undefined;
 
   constructor(
-    job: JobSubmitResponse,
+    initial: JobStatus,
     private readonly onProgress?: (status: JobStatus) => void,
+    /** The estimate given at submit, in seconds, if any. */
+    private readonly estimate?: number,
   ) {
-    this.estimate = job.estimated_completion_seconds ?? undefined;
-    this.status = {
-      job_id: job.job_id,
-      status: job.status,
-      progress: 0,
-      message: job.message,
-      created_at: job.created_at,
-      updated_at: job.created_at,
-      estimated_remaining_seconds: this.estimate ?? null,
-      attempt: 0,
-      step: null,
-    };
+    this.status = initial;
   }
 
   /** A status body from the server replaces what we knew. */
@@ -44,6 +64,7 @@ export class StatusTracker {
       status,
       ...(typeof data.attempt === "number" ? { attempt: data.attempt } : {}),
       ...(typeof data.message === "string" ? { message: data.message } : {}),
+      ...errorFields(data),
     });
   }
 
@@ -83,4 +104,14 @@ export class StatusTracker {
   private emit(): void {
     this.onProgress?.(this.status);
   }
+}
+
+/** The error fields a state event carries, if any (a retry's `pending` may say what went wrong). */
+function errorFields(data: Record<string, unknown>): JobErrorFields {
+  const out: JobErrorFields = {};
+  for (const k of ["error", "error_code", "error_detail"] as const) {
+    const v = data[k];
+    if (typeof v === "string") out[k] = v;
+  }
+  return out;
 }

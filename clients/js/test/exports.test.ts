@@ -20,6 +20,7 @@ it("exports exactly the public surface", () => {
     "isTerminal",
     "processAsyncJob",
     "submitJob",
+    "watchJobs",
   ]);
 });
 

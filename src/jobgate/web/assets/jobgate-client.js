@@ -299,6 +299,37 @@ async function cancelJob(jobId, options = {}) {
   return (await sendJson(r, { method: "POST", path: jobPath(jobId, "cancel") })).body;
 }
 
+// src/types.ts
+var TERMINAL_STATES = ["completed", "failed", "cancelled"];
+function isTerminal(state) {
+  return TERMINAL_STATES.includes(state);
+}
+
+// src/run.ts
+var StreamUnavailable = class extends Error {
+};
+function applyEvent(run, id, type, data) {
+  if (!isRecord(data)) return void 0;
+  if (type === "result") {
+    if (typeof data.status === "string") run.result = data;
+    return void 0;
+  }
+  if (id !== void 0) run.lastEventId = id;
+  run.options.onEvent?.({ id: id ?? "", type, data });
+  if (type === "progress") run.tracker.fromProgress(data);
+  if (type !== "state" || typeof data.status !== "string") return void 0;
+  run.tracker.fromState(data);
+  return isTerminal(data.status) ? outcomeOf(data.status, data) : void 0;
+}
+function outcomeOf(state, body) {
+  const error = state === "completed" ? void 0 : jobErrorOf(body, state);
+  return {
+    state,
+    ...typeof body.message === "string" ? { message: body.message } : {},
+    ...error !== void 0 ? { error } : {}
+  };
+}
+
 // src/sse.ts
 var SseParser = class {
   /**
@@ -383,7 +414,7 @@ var SseParser = class {
     this.event = "";
   }
 };
-async function readEventStream(body, parser, idleMs, signal, onMessage2) {
+async function readEventStream(body, parser, idleMs, signal, onMessage) {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   const end = { gotBytes: false, dropped: false, idled: false };
@@ -416,7 +447,7 @@ async function readEventStream(body, parser, idleMs, signal, onMessage2) {
       for (const message of parser.push(decoder.decode(chunk.value, { stream: true }))) {
         let value;
         try {
-          value = onMessage2(message);
+          value = onMessage(message);
         } catch (e) {
           hangUp();
           throw e;
@@ -433,151 +464,15 @@ async function readEventStream(body, parser, idleMs, signal, onMessage2) {
   }
 }
 
-// src/tracker.ts
-var StatusTracker = class {
-  constructor(job, onProgress) {
-    this.onProgress = onProgress;
-    this.estimate = job.estimated_completion_seconds ?? void 0;
-    this.status = {
-      job_id: job.job_id,
-      status: job.status,
-      progress: 0,
-      message: job.message,
-      created_at: job.created_at,
-      updated_at: job.created_at,
-      estimated_remaining_seconds: this.estimate ?? null,
-      attempt: 0,
-      step: null
-    };
-  }
-  onProgress;
-  status;
-  startedAt;
-  submittedAt = Date.now();
-  estimate;
-  /** A status body from the server replaces what we knew. */
-  fromStatus(body) {
-    this.status = body;
-    this.emit();
-  }
-  fromState(data) {
-    const status = data.status;
-    if (status === "processing" && this.startedAt === void 0) this.startedAt = Date.now();
-    this.update({
-      status,
-      ...typeof data.attempt === "number" ? { attempt: data.attempt } : {},
-      ...typeof data.message === "string" ? { message: data.message } : {}
-    });
-  }
-  fromProgress(data) {
-    const progress = typeof data.progress === "number" ? data.progress : this.status.progress;
-    this.update({
-      progress,
-      ...typeof data.message === "string" ? { message: data.message } : {},
-      ...isRecord(data.step) ? { step: data.step } : {}
-    });
-  }
-  update(patch) {
-    const status = { ...this.status, ...patch, updated_at: (/* @__PURE__ */ new Date()).toISOString() };
-    status.estimated_remaining_seconds = this.remaining(status);
-    this.status = status;
-    this.emit();
-  }
-  /**
-   * Events carry no time estimate, so extrapolate as the server does: run
-   * time so far per unit of progress; before any progress, the estimate
-   * given at submit minus the time since.
-   */
-  remaining(s) {
-    if (s.status === "completed" || s.status === "failed" || s.status === "cancelled") return 0;
-    const now = Date.now();
-    if (this.startedAt !== void 0 && s.progress > 0 && s.progress < 1) {
-      return Math.round((now - this.startedAt) / 1e3 * ((1 - s.progress) / s.progress) * 10) / 10;
-    }
-    if (this.estimate === void 0) return null;
-    return Math.max(0, Math.round(this.estimate - (now - this.submittedAt) / 1e3));
-  }
-  emit() {
-    this.onProgress?.(this.status);
-  }
-};
-
-// src/types.ts
-var TERMINAL_STATES = ["completed", "failed", "cancelled"];
-function isTerminal(state) {
-  return TERMINAL_STATES.includes(state);
-}
-
-// src/process.ts
-var StreamUnavailable = class extends Error {
-};
+// src/follow.ts
 var REFUSED_STREAM = /* @__PURE__ */ new Set([400, 405, 406, 415, 501]);
 var MAX_RETRY_AFTER_MS2 = 6e4;
-async function processAsyncJob(request, options = {}) {
-  const config = getJobConfig();
-  const r = resolve(options);
-  const timeout = options.timeout ?? config.timeout;
-  const deadline = new AbortController();
-  const timer = setTimeout(
-    () => deadline.abort(new JobTimeoutError(void 0, "timeout")),
-    timeout
-  );
-  const { signal, dispose } = anySignal([options.signal, deadline.signal]);
-  let jobId;
-  try {
-    const job = await submitWith(
-      r,
-      request,
-      options.priority,
-      options.idempotencyKey ?? newIdempotencyKey(),
-      signal
-    );
-    jobId = job.job_id;
-    options.onSubmit?.(job);
-    const run = {
-      r,
-      jobId,
-      signal,
-      tracker: new StatusTracker(job, options.onProgress),
-      options,
-      pollInterval: options.pollInterval ?? config.pollInterval,
-      maxPollAttempts: options.maxPollAttempts ?? config.maxPollAttempts
-    };
-    return await settle(run, await follow(run));
-  } catch (e) {
-    if (options.signal?.aborted) {
-      if (options.cancelOnAbort && jobId !== void 0) void cancelQuietly(r, jobId);
-      throw options.signal.reason;
-    }
-    if (deadline.signal.aborted) {
-      throw new JobTimeoutError(
-        jobId,
-        `job ${jobId ?? "(not submitted)"} did not finish within ${timeout / 1e3} s; it may still be running`
-      );
-    }
-    if (e instanceof JobGateError && e.jobId === void 0) e.jobId = jobId;
-    throw e;
-  } finally {
-    clearTimeout(timer);
-    dispose();
-  }
-}
-async function follow(run) {
-  const transport = run.options.transport ?? "auto";
-  if (transport === "poll") return poll(run);
-  try {
-    return await followEvents(run);
-  } catch (e) {
-    if (!(e instanceof StreamUnavailable)) throw e;
-    if (transport === "sse") throw e.cause;
-    return poll(run);
-  }
-}
 async function followEvents(run) {
   const { r, jobId, signal } = run;
-  const auto = (run.options.transport ?? "auto") === "auto";
+  const auto = run.options.transport !== "sse";
   const idleMs = run.options.sseIdleTimeout ?? 45e3;
   const parser = new SseParser();
+  parser.lastEventId = run.lastEventId;
   let failures = 0;
   for (; ; ) {
     const res = await openStream(run, parser.lastEventId, auto);
@@ -587,7 +482,7 @@ async function followEvents(run) {
       parser,
       idleMs,
       signal,
-      (m) => onMessage(run, m.id, m.event, m.data)
+      (m) => applyEvent(run, m.id, m.event, parseData(m.data))
     );
     if (end.value) return end.value;
     if (auto && end.idled && !end.gotBytes) {
@@ -636,32 +531,6 @@ async function openStream(run, lastEventId, auto) {
   }
   return res;
 }
-function onMessage(run, id, type, raw) {
-  let data;
-  try {
-    data = JSON.parse(raw);
-  } catch {
-    return void 0;
-  }
-  if (!isRecord(data)) return void 0;
-  if (type === "result") {
-    if (typeof data.status === "string") run.result = data;
-    return void 0;
-  }
-  run.options.onEvent?.({ id: id ?? "", type, data });
-  if (type === "progress") run.tracker.fromProgress(data);
-  if (type !== "state" || typeof data.status !== "string") return void 0;
-  run.tracker.fromState(data);
-  return isTerminal(data.status) ? outcomeOf(data.status, data) : void 0;
-}
-function outcomeOf(state, body) {
-  const error = state === "completed" ? void 0 : jobErrorOf(body, state);
-  return {
-    state,
-    ...typeof body.message === "string" ? { message: body.message } : {},
-    ...error !== void 0 ? { error } : {}
-  };
-}
 async function poll(run) {
   for (let attempt = 1; ; attempt++) {
     const { body, retryAfterMs } = await statusWith(run.r, run.jobId, void 0, run.signal);
@@ -676,6 +545,678 @@ async function poll(run) {
     }
     const delay = retryAfterMs !== void 0 ? Math.min(retryAfterMs, MAX_RETRY_AFTER_MS2) : run.pollInterval;
     await sleep(delay, run.signal);
+  }
+}
+function parseData(raw) {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return void 0;
+  }
+}
+
+// src/channel.ts
+var Channel = class {
+  constructor(onReturn) {
+    this.onReturn = onReturn;
+  }
+  onReturn;
+  items = [];
+  readers = [];
+  ended;
+  get done() {
+    return this.ended !== void 0;
+  }
+  push(item) {
+    if (this.ended) return;
+    const reader = this.readers.shift();
+    if (reader) reader.resolve({ value: item, done: false });
+    else this.items.push(item);
+  }
+  finish(error) {
+    if (this.ended) return;
+    this.ended = error === void 0 ? {} : { error };
+    for (const r of this.readers.splice(0)) {
+      if (error === void 0) r.resolve({ value: void 0, done: true });
+      else r.reject(error);
+    }
+  }
+  next() {
+    const item = this.items.shift();
+    if (item !== void 0) return Promise.resolve({ value: item, done: false });
+    if (this.ended) {
+      if ("error" in this.ended) {
+        const e = this.ended.error;
+        this.ended = {};
+        return Promise.reject(e);
+      }
+      return Promise.resolve({ value: void 0, done: true });
+    }
+    return new Promise((resolve2, reject) => this.readers.push({ resolve: resolve2, reject }));
+  }
+  /** A `break` out of `for await` lands here: stop listening. */
+  return() {
+    this.items.length = 0;
+    this.finish();
+    this.onReturn?.();
+    return Promise.resolve({ value: void 0, done: true });
+  }
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+};
+
+// src/feed.ts
+function compareEventIds(a, b) {
+  const pa = /^(\d+)-(\d+)$/.exec(a);
+  const pb = /^(\d+)-(\d+)$/.exec(b);
+  if (pa === null || pb === null) return void 0;
+  const ms = BigInt(pa[1]) - BigInt(pb[1]);
+  const seq = BigInt(pa[2]) - BigInt(pb[2]);
+  const d = ms !== 0n ? ms : seq;
+  return d === 0n ? 0 : d > 0n ? 1 : -1;
+}
+function decode(raw) {
+  let msg = raw;
+  if (typeof raw === "string") {
+    try {
+      msg = JSON.parse(raw);
+    } catch {
+      return void 0;
+    }
+  }
+  if (!isRecord(msg)) return void 0;
+  const jobId = typeof msg.job_id === "string" ? msg.job_id : void 0;
+  switch (msg.type) {
+    case "event": {
+      const data = dataOf(msg.data);
+      if (jobId === void 0 || typeof msg.id !== "string" || data === void 0) return void 0;
+      const type = typeof msg.event === "string" ? msg.event : "message";
+      return { type: "event", jobId, event: { id: msg.id, type, data } };
+    }
+    case "result": {
+      const data = dataOf(msg.data);
+      if (jobId === void 0 || data === void 0 || typeof data.status !== "string")
+        return void 0;
+      return { type: "result", jobId, result: data };
+    }
+    case "error":
+      return {
+        type: "error",
+        jobId,
+        code: typeof msg.code === "string" ? msg.code : "error",
+        detail: typeof msg.detail === "string" ? msg.detail : String(msg.detail ?? "")
+      };
+    default:
+      return void 0;
+  }
+}
+function dataOf(raw) {
+  if (typeof raw === "string") {
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      return void 0;
+    }
+  }
+  return isRecord(raw) ? raw : void 0;
+}
+var Subscriptions = class {
+  all = false;
+  jobs = /* @__PURE__ */ new Map();
+  /** Follows a job; the message to send, or undefined if already followed. */
+  subscribe(jobId, lastEventId) {
+    const known = this.jobs.get(jobId);
+    if (known !== void 0 && known.named && !known.ended) return void 0;
+    const last = lastEventId ?? known?.last;
+    this.jobs.set(jobId, { last, named: true, ended: false });
+    return subscribeMessage(jobId, last);
+  }
+  subscribeAll() {
+    if (this.all) return void 0;
+    this.all = true;
+    return { type: "subscribe", all: true };
+  }
+  unsubscribe(jobId) {
+    const known = this.jobs.get(jobId);
+    if (known === void 0) return void 0;
+    known.named = false;
+    known.ended = true;
+    return { type: "unsubscribe", job_id: jobId };
+  }
+  lastEventId(jobId) {
+    return this.jobs.get(jobId)?.last;
+  }
+  /** Whether more may come of the job: followed (by name or through "all") and not ended. */
+  mayHear(jobId) {
+    const c = this.jobs.get(jobId);
+    return c === void 0 ? this.all : !c.ended;
+  }
+  /** The message that asks for a job again (after a retryable error), or for all with no id. */
+  again(jobId) {
+    if (jobId === void 0) return this.all ? { type: "subscribe", all: true } : void 0;
+    const c = this.jobs.get(jobId);
+    return c === void 0 || c.ended ? void 0 : subscribeMessage(jobId, c.last);
+  }
+  /**
+   * What a new connection sends after signing in: every job not yet ended
+   * from after its last event, then "all" (whose replay, if any, is
+   * deduplicated by `accept`).
+   */
+  resume() {
+    const out = [];
+    for (const [jobId, c] of this.jobs) {
+      if (!c.ended && (c.named || c.last !== void 0)) out.push(subscribeMessage(jobId, c.last));
+    }
+    if (this.all) out.push({ type: "subscribe", all: true });
+    return out;
+  }
+  /**
+   * Takes an update off the socket: the update to deliver, or undefined for
+   * one already delivered (a replay after a reconnect) or of a job no
+   * longer followed.
+   */
+  accept(u) {
+    if (u.jobId === void 0) return u;
+    let c = this.jobs.get(u.jobId);
+    if (c === void 0) {
+      if (!this.all) return void 0;
+      c = { last: void 0, named: false, ended: false };
+      this.jobs.set(u.jobId, c);
+    }
+    if (c.ended) return void 0;
+    if (u.type === "error") {
+      if (!retryable(u.code)) c.ended = true;
+      return u;
+    }
+    if (u.type === "result") {
+      if (c.resulted) return void 0;
+      c.resulted = true;
+      return u;
+    }
+    if (c.last !== void 0 && (compareEventIds(u.event.id, c.last) ?? 1) <= 0) return void 0;
+    c.last = u.event.id;
+    if (u.event.type === "state" && isTerminal(String(u.event.data.status))) c.ended = true;
+    return u;
+  }
+};
+function retryable(code) {
+  return code === "store_unavailable";
+}
+function subscribeMessage(jobId, last) {
+  return last === void 0 ? { type: "subscribe", job_id: jobId } : { type: "subscribe", job_id: jobId, last_event_id: last };
+}
+
+// src/socket.ts
+function socketUrl(base, path = "/ws") {
+  const href = globalThis.location?.href;
+  let u;
+  try {
+    u = new URL(base + path, href);
+  } catch {
+    throw new JobGateError(`cannot make a WebSocket URL from "${base}": give an absolute apiUrl`);
+  }
+  if (u.protocol === "http:") u.protocol = "ws:";
+  else if (u.protocol === "https:") u.protocol = "wss:";
+  return u.toString();
+}
+function closeError(code, reason, url2, giveUp = false) {
+  if (code === 4401 || code === 4403) {
+    const status = code - 4e3;
+    const body = {
+      detail: reason || (status === 401 ? "sign-in refused" : "forbidden"),
+      code: status === 401 ? "unauthorized" : "forbidden"
+    };
+    return new HttpError(status, body, url2);
+  }
+  if (!giveUp) return void 0;
+  return new NetworkError(url2, `the socket closed (code ${code}${reason ? `: ${reason}` : ""})`);
+}
+
+// src/tracker.ts
+function submittedStatus(job) {
+  return {
+    job_id: job.job_id,
+    status: job.status,
+    progress: 0,
+    message: job.message,
+    created_at: job.created_at,
+    updated_at: job.created_at,
+    estimated_remaining_seconds: job.estimated_completion_seconds ?? null,
+    attempt: 0,
+    step: null
+  };
+}
+function unknownStatus(jobId) {
+  return {
+    job_id: jobId,
+    status: "pending",
+    progress: 0,
+    message: "",
+    created_at: "",
+    updated_at: "",
+    estimated_remaining_seconds: null,
+    attempt: 0,
+    step: null
+  };
+}
+var StatusTracker = class {
+  constructor(initial, onProgress, estimate) {
+    this.onProgress = onProgress;
+    this.estimate = estimate;
+    this.status = initial;
+  }
+  onProgress;
+  estimate;
+  status;
+  startedAt;
+  submittedAt = Date.now();
+  /** A status body from the server replaces what we knew. */
+  fromStatus(body) {
+    this.status = body;
+    this.emit();
+  }
+  fromState(data) {
+    const status = data.status;
+    if (status === "processing" && this.startedAt === void 0) this.startedAt = Date.now();
+    this.update({
+      status,
+      ...typeof data.attempt === "number" ? { attempt: data.attempt } : {},
+      ...typeof data.message === "string" ? { message: data.message } : {},
+      ...errorFields(data)
+    });
+  }
+  fromProgress(data) {
+    const progress = typeof data.progress === "number" ? data.progress : this.status.progress;
+    this.update({
+      progress,
+      ...typeof data.message === "string" ? { message: data.message } : {},
+      ...isRecord(data.step) ? { step: data.step } : {}
+    });
+  }
+  update(patch) {
+    const status = { ...this.status, ...patch, updated_at: (/* @__PURE__ */ new Date()).toISOString() };
+    status.estimated_remaining_seconds = this.remaining(status);
+    this.status = status;
+    this.emit();
+  }
+  /**
+   * Events carry no time estimate, so extrapolate as the server does: run
+   * time so far per unit of progress; before any progress, the estimate
+   * given at submit minus the time since.
+   */
+  remaining(s) {
+    if (s.status === "completed" || s.status === "failed" || s.status === "cancelled") return 0;
+    const now = Date.now();
+    if (this.startedAt !== void 0 && s.progress > 0 && s.progress < 1) {
+      return Math.round((now - this.startedAt) / 1e3 * ((1 - s.progress) / s.progress) * 10) / 10;
+    }
+    if (this.estimate === void 0) return null;
+    return Math.max(0, Math.round(this.estimate - (now - this.submittedAt) / 1e3));
+  }
+  emit() {
+    this.onProgress?.(this.status);
+  }
+};
+function errorFields(data) {
+  const out = {};
+  for (const k of ["error", "error_code", "error_detail"]) {
+    const v = data[k];
+    if (typeof v === "string") out[k] = v;
+  }
+  return out;
+}
+
+// src/watch.ts
+var DEFAULT_IDLE_MS = 45e3;
+var OPEN = 1;
+function watchJobs(jobs, options = {}) {
+  const retries = options.retry?.retries;
+  return new Watcher(jobs, options, {
+    maxFailures: retries ?? Number.POSITIVE_INFINITY,
+    failBeforeOpen: false
+  });
+}
+var Watcher = class {
+  constructor(jobs, options, persistence) {
+    this.options = options;
+    this.persistence = persistence;
+    this.closed = new Promise((resolve2, reject) => this.settle = { resolve: resolve2, reject });
+    this.closed.catch(() => void 0);
+    this.r = resolve(options);
+    this.url = socketUrl(this.r.base);
+    if (jobs === "all") this.subs.subscribeAll();
+    else for (const id of jobs) this.subs.subscribe(id);
+    const signal = options.signal;
+    if (signal?.aborted) {
+      this.finish(signal.reason);
+      return;
+    }
+    signal?.addEventListener("abort", () => this.finish(signal.reason), { once: true });
+    this.connect();
+  }
+  options;
+  persistence;
+  state = "connecting";
+  closed;
+  r;
+  url;
+  subs = new Subscriptions();
+  trackers = /* @__PURE__ */ new Map();
+  channels = /* @__PURE__ */ new Set();
+  outbox = [];
+  ws;
+  generation = 0;
+  failures = 0;
+  everOpened = false;
+  finished = false;
+  idleTimer;
+  retryTimer;
+  later = /* @__PURE__ */ new Set();
+  settle;
+  subscribe(jobId, lastEventId) {
+    const msg = this.subs.subscribe(jobId, lastEventId);
+    if (msg) this.sendNow(msg);
+  }
+  unsubscribe(jobId) {
+    const msg = this.subs.unsubscribe(jobId);
+    if (msg) this.sendNow(msg);
+    for (const c of this.channels) if (c.jobId === jobId) c.ch.finish();
+  }
+  cancel(jobId) {
+    const msg = { type: "cancel", job_id: jobId };
+    if (!this.sendNow(msg) && !this.finished) this.outbox.push(msg);
+  }
+  updates(jobId) {
+    const entry = { jobId, ch: new Channel(() => this.channels.delete(entry)) };
+    if (this.finished || jobId !== void 0 && !this.subs.mayHear(jobId)) entry.ch.finish();
+    else this.channels.add(entry);
+    return entry.ch;
+  }
+  status(jobId) {
+    return this.trackers.get(jobId)?.status;
+  }
+  lastEventId(jobId) {
+    return this.subs.lastEventId(jobId);
+  }
+  close() {
+    this.finish();
+  }
+  connect() {
+    const gen = ++this.generation;
+    const Ctor = this.options.WebSocket ?? globalThis.WebSocket;
+    if (typeof Ctor !== "function") {
+      this.finish(new JobGateError("no WebSocket here: pass options.WebSocket (Node before 22)"));
+      return;
+    }
+    let ws;
+    try {
+      ws = new Ctor(this.url);
+    } catch (e) {
+      this.finish(e);
+      return;
+    }
+    this.ws = ws;
+    let opened = false;
+    let heard = false;
+    ws.addEventListener("open", () => {
+      if (gen !== this.generation) return;
+      opened = true;
+      this.everOpened = true;
+      this.setState("open");
+      const first = this.r.token ? [{ type: "auth", token: this.r.token }] : [];
+      for (const m of [...first, ...this.subs.resume(), ...this.outbox.splice(0)]) {
+        if (gen !== this.generation) return;
+        ws.send(JSON.stringify(m));
+      }
+      this.arm(gen);
+    });
+    ws.addEventListener("message", (ev) => {
+      if (gen !== this.generation) return;
+      heard = true;
+      this.arm(gen);
+      this.receive(ev.data);
+    });
+    ws.addEventListener("close", (ev) => {
+      if (gen !== this.generation) return;
+      this.dropped(ev.code, ev.reason, opened && heard);
+    });
+    ws.addEventListener("error", () => void 0);
+  }
+  /** Silence past the idle time: the connection is dead though nobody said so. */
+  arm(gen) {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (gen !== this.generation) return;
+      this.generation++;
+      this.ws?.close(4e3, "idle");
+      this.dropped(1006, "no message within the idle timeout", false);
+    }, this.options.idleTimeout ?? DEFAULT_IDLE_MS);
+  }
+  dropped(code, reason, healthy) {
+    clearTimeout(this.idleTimer);
+    this.ws = void 0;
+    if (this.finished) return;
+    const fatal = closeError(code, reason, this.url);
+    if (fatal) {
+      this.finish(fatal);
+      return;
+    }
+    this.failures = healthy ? 0 : this.failures + 1;
+    if (!this.everOpened && this.persistence.failBeforeOpen) {
+      this.finish(closeError(code, reason || "closed before it opened", this.url, true));
+      return;
+    }
+    if (this.failures > this.persistence.maxFailures) {
+      this.finish(closeError(code, reason || "keeps closing", this.url, true));
+      return;
+    }
+    this.setState("reconnecting");
+    const step = Math.max(this.failures, 1);
+    const delay = backoffDelay(step, this.r.baseDelayMs, this.r.maxDelayMs, this.r.random);
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+  receive(raw) {
+    const decoded = decode(raw);
+    const u = decoded && this.subs.accept(decoded);
+    if (u === void 0) return;
+    const o = this.options;
+    if (u.type === "event") {
+      o.onEvent?.(u.jobId, u.event);
+      this.track(u.jobId, u.event);
+    } else if (u.type === "result") {
+      o.onResult?.(u.result);
+    } else {
+      o.onError?.({ jobId: u.jobId, code: u.code, detail: u.detail });
+      if (retryable(u.code)) this.askAgain(u.jobId);
+    }
+    const ends = u.type === "error" && !retryable(u.code) || u.type === "event" && u.event.type === "state" && isTerminal(String(u.event.data.status));
+    for (const c of this.channels) {
+      if (c.jobId !== void 0 && c.jobId !== u.jobId) continue;
+      c.ch.push(u);
+      if (ends && c.jobId !== void 0) c.ch.finish();
+    }
+  }
+  /** Subscribes again after a step of backoff (on this socket, if it still stands). */
+  askAgain(jobId) {
+    const gen = this.generation;
+    const delay = backoffDelay(1, this.r.baseDelayMs, this.r.maxDelayMs, this.r.random);
+    const timer = setTimeout(() => {
+      this.later.delete(timer);
+      const msg = this.subs.again(jobId);
+      if (gen === this.generation && msg) this.sendNow(msg);
+    }, delay);
+    this.later.add(timer);
+  }
+  track(jobId, e) {
+    let t = this.trackers.get(jobId);
+    if (t === void 0) {
+      t = new StatusTracker(unknownStatus(jobId), this.options.onStatus);
+      this.trackers.set(jobId, t);
+    }
+    if (e.type === "state" && typeof e.data.status === "string") t.fromState(e.data);
+    else if (e.type === "progress") t.fromProgress(e.data);
+  }
+  /** Sends if the socket is open; false if not (then `resume` or the outbox sends it later). */
+  sendNow(msg) {
+    const ws = this.ws;
+    if (this.state !== "open" || ws === void 0 || ws.readyState !== OPEN) return false;
+    ws.send(JSON.stringify(msg));
+    return true;
+  }
+  setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.options.onConnection?.(state);
+  }
+  /** Ends the watch: cleanly (`error` undefined) or with the error `closed` rejects with. */
+  finish(error) {
+    if (this.finished) return;
+    this.finished = true;
+    this.generation++;
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.retryTimer);
+    for (const t of this.later) clearTimeout(t);
+    const ws = this.ws;
+    this.ws = void 0;
+    if (ws !== void 0 && ws.readyState <= OPEN) ws.close(1e3, "done");
+    for (const c of this.channels) c.ch.finish(error);
+    this.channels.clear();
+    this.setState("closed");
+    if (error === void 0) this.settle.resolve();
+    else this.settle.reject(error);
+  }
+};
+
+// src/follow-socket.ts
+function followSocket(run) {
+  const o = run.options;
+  return new Promise((resolve2, reject) => {
+    let watch;
+    let settled = false;
+    const end = (outcome, error) => {
+      if (settled) return;
+      settled = true;
+      watch?.close();
+      if (outcome !== void 0) resolve2(outcome);
+      else reject(error);
+    };
+    const refused = (e) => {
+      if (e.jobId !== run.jobId && e.jobId !== void 0) return;
+      if (e.code === "store_unavailable") return;
+      if (e.code === "not_found") {
+        end(void 0, new HttpError(404, { detail: e.detail, code: e.code }, "websocket"));
+        return;
+      }
+      const cause = new JobGateError(`socket refused: ${e.code}: ${e.detail}`, run.jobId);
+      end(void 0, new StreamUnavailable("socket refused the job", { cause }));
+    };
+    try {
+      watch = new Watcher(
+        [run.jobId],
+        {
+          apiUrl: o.apiUrl,
+          token: run.r.token,
+          basePath: o.basePath,
+          retry: o.retry,
+          WebSocket: o.WebSocket,
+          idleTimeout: o.sseIdleTimeout,
+          signal: run.signal,
+          onEvent: (_, e) => {
+            const outcome = applyEvent(run, e.id, e.type, e.data);
+            if (outcome !== void 0) end(outcome);
+          },
+          onResult: (result) => applyEvent(run, void 0, "result", result),
+          onError: refused
+        },
+        { maxFailures: run.r.retries, failBeforeOpen: true }
+      );
+    } catch (cause) {
+      end(void 0, new StreamUnavailable("no socket", { cause }));
+      return;
+    }
+    watch.closed.then(
+      () => end(void 0, new StreamUnavailable("socket closed")),
+      (e) => {
+        if (run.signal.aborted) end(void 0, run.signal.reason);
+        else if (e instanceof HttpError)
+          end(void 0, e);
+        else end(void 0, new StreamUnavailable("socket unusable", { cause: e }));
+      }
+    );
+  });
+}
+
+// src/process.ts
+async function processAsyncJob(request, options = {}) {
+  const config = getJobConfig();
+  const r = resolve(options);
+  const timeout = options.timeout ?? config.timeout;
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () => deadline.abort(new JobTimeoutError(void 0, "timeout")),
+    timeout
+  );
+  const { signal, dispose } = anySignal([options.signal, deadline.signal]);
+  let jobId;
+  try {
+    const job = await submitWith(
+      r,
+      request,
+      options.priority,
+      options.idempotencyKey ?? newIdempotencyKey(),
+      signal
+    );
+    jobId = job.job_id;
+    options.onSubmit?.(job);
+    const run = {
+      r,
+      jobId,
+      signal,
+      tracker: new StatusTracker(
+        submittedStatus(job),
+        options.onProgress,
+        job.estimated_completion_seconds ?? void 0
+      ),
+      options,
+      pollInterval: options.pollInterval ?? config.pollInterval,
+      maxPollAttempts: options.maxPollAttempts ?? config.maxPollAttempts
+    };
+    return await settle(run, await follow(run));
+  } catch (e) {
+    if (options.signal?.aborted) {
+      if (options.cancelOnAbort && jobId !== void 0) void cancelQuietly(r, jobId);
+      throw options.signal.reason;
+    }
+    if (deadline.signal.aborted) {
+      throw new JobTimeoutError(
+        jobId,
+        `job ${jobId ?? "(not submitted)"} did not finish within ${timeout / 1e3} s; it may still be running`
+      );
+    }
+    if (e instanceof JobGateError && e.jobId === void 0) e.jobId = jobId;
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    dispose();
+  }
+}
+async function follow(run) {
+  const transport = run.options.transport ?? "auto";
+  if (transport === "poll") return poll(run);
+  if (transport === "websocket") {
+    try {
+      return await followSocket(run);
+    } catch (e) {
+      if (!(e instanceof StreamUnavailable)) throw e;
+    }
+  }
+  try {
+    return await followEvents(run);
+  } catch (e) {
+    if (!(e instanceof StreamUnavailable)) throw e;
+    if (transport === "sse") throw e.cause;
+    return poll(run);
   }
 }
 async function settle(run, outcome) {
@@ -745,5 +1286,6 @@ export {
   getJobStatus,
   isTerminal,
   processAsyncJob,
-  submitJob
+  submitJob,
+  watchJobs
 };
