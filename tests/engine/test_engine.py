@@ -44,13 +44,13 @@ async def test_job_runs_to_completion_with_events(services: Services) -> None:
     # resuming after an id returns exactly what follows it
     rest = await store.events_after(enq.job_id, events[2].id)
     assert [e.id for e in rest] == [e.id for e in events[3:]]
-    # nothing left behind but the job's own keys, which now expire
+    # nothing left behind but the job's own keys, waiting in the archive outbox
+    # with no TTL: the archiver starts it once the job is in history (tests/history)
     r = services.redis
     assert await r.zcard(store.keys.leases) == 0
     assert await r.scard(store.keys.active("alice")) == 0
-    ttl = await r.ttl(store.keys.job(enq.job_id))
-    assert 0 < ttl <= services.settings.result_ttl_s
-    assert 0 < await r.ttl(store.keys.events(enq.job_id)) <= services.settings.result_ttl_s
+    assert await r.zscore(store.keys.outbox, enq.job_id) == job.completed_us
+    assert await r.ttl(store.keys.job(enq.job_id)) == -1
 
 
 async def test_priority_order(services: Services) -> None:

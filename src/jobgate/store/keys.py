@@ -15,6 +15,9 @@ Shared:
     <ns>:idem:<sha256>     string  idempotency key → job id
     <ns>:notify            channel job ids whose state or events changed ('<id> s' or
                                    '<id> e'); '<id> n <owner>': the owner's new job
+    <ns>:outbox            zset    terminal jobs not yet archived to SQL (score: end µs);
+                                   their keys get the result TTL once archived
+    <ns>:archiver          string  the archiver lease: one process drains at a time
 Operators (api/admin.py):
     <ns>:workers           zset    registered worker ids (score: last beat, wall-clock ms)
     <ns>:worker:<id>       hash    one worker's host, pid, concurrency, running jobs;
@@ -71,6 +74,14 @@ class Keys:
     @property
     def notify(self) -> str:
         return f"{self.ns}:notify"
+
+    @property
+    def outbox(self) -> str:  # also spelled in lua/_lib.lua `outbox_key`
+        return f"{self.ns}:outbox"
+
+    @property
+    def archiver(self) -> str:
+        return f"{self.ns}:archiver"
 
     def active(self, owner: str) -> str:
         return f"{self.ns}:active:{owner}"

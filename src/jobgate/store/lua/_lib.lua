@@ -20,16 +20,21 @@ local function emit(ns, id, maxlen, etype, data)
   return eid
 end
 
--- Move a job to a terminal state: one place that releases everything it held
--- and starts the result TTL, counted from now (completion), not creation.
+-- The archive outbox (Keys.outbox): terminal jobs not yet copied to history.
+local function outbox_key(ns) return ns .. ':outbox' end
+
+-- Move a job to a terminal state: one place that releases everything it held.
+-- The job enters the archive outbox in this same step; its result TTL
+-- (counted from completion) is set only once the archiver has copied it to
+-- history (archived.lua), so Valkey never drops a job that is not archived.
 local function end_job(ns, id, state, message, ttl, now, maxlen)
   local jk = job_key(ns, id)
   local info = redis.call('HMGET', jk, 'owner', 'attempt', 'error')
   redis.call('HSET', jk, 'state', state, 'message', message, 'completed', now, 'updated', now)
   redis.call('HDEL', jk, 'lease', 'lease_until')
-  -- A failed job keeps its payload (the request) for the result TTL, so an
-  -- operator can retry it as a new job (api/admin.py); the others drop it.
-  if state ~= 'failed' then redis.call('HDEL', jk, 'payload') end
+  -- The payload (the request) stays until archived: history keeps it.
+  -- archived.lua then drops it, except a failed job's, kept for the result
+  -- TTL so an operator can retry it as a new job (api/admin.py).
   redis.call('ZREM', ns .. ':leases', id)
   redis.call('ZREM', ns .. ':delayed', id)
   redis.call('SREM', ns .. ':active:' .. info[1], id)
@@ -40,8 +45,7 @@ local function end_job(ns, id, state, message, ttl, now, maxlen)
     if info[3] then data['error'] = cjson.decode(info[3]) end
   end
   emit(ns, id, maxlen, 'state', data)
-  redis.call('EXPIRE', jk, ttl)
-  redis.call('EXPIRE', ev_key(ns, id), ttl)
+  redis.call('ZADD', outbox_key(ns), now, id)
 end
 
 -- The fencing check every worker write goes through.
