@@ -35,3 +35,21 @@ def http_requests(route: str, method: str, code: int) -> Counter:
 
 WAITING_BY_CHANNEL = {c: WAITING_CLIENTS.labels(c) for c in ("sse", "long_poll", "poll")}
 VALKEY_MEMORY = Gauge("jobgate_valkey_memory_bytes", "used_memory reported by Valkey")
+
+# The SQL archive (history/archiver.py): the outbox waiting in Valkey and how far behind.
+ARCHIVE_LAG = Gauge(
+    "jobgate_archive_lag_seconds", "Age of the oldest terminal job not yet archived (0: none)"
+)
+OUTBOX_LENGTH = Gauge("jobgate_archive_outbox_length", "Terminal jobs waiting to be archived")
+OUTBOX_OVER_LIMIT = Gauge(
+    "jobgate_archive_outbox_over_limit",
+    "1 while the outbox is past JOBGATE_ARCHIVE_OUTBOX_ALERT (jobs are kept; alert on it)",
+)
+ARCHIVED = Counter("jobgate_archived", "Jobs written to the history database")
+DATABASE_ERRORS = Counter(
+    "jobgate_database_errors", "History database operations that failed", ["operation"]
+)
+ARCHIVE_MISSING = Counter(
+    "jobgate_archive_missing", "Outbox entries whose job was gone from Valkey (not archivable)"
+)
+HISTORY_PRUNED = Counter("jobgate_history_pruned", "Jobs pruned from history after retention")

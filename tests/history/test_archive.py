@@ -1,0 +1,63 @@
+"""The outbox hand-off: terminal jobs are archived once, and only then expire."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from jobgate.api.views import result_view, status_view
+from jobgate.history import repo
+from jobgate.history.archiver import Archiver
+from jobgate.history.db import History
+from jobgate.history.models import JobRow
+from jobgate.history.record import job_from_row, row_values
+from jobgate.services import Services
+from jobgate.store.outbox import Outbox
+from tests.history.helpers import archived_ids, finish_jobs
+
+
+async def test_round_trip_same_views_then_ttl_from_completion(
+    services: Services, history: History
+) -> None:
+    ok, bad = await finish_jobs(services, 1), await finish_jobs(services, 1, fail=True)
+    r, keys = services.redis, services.store.keys
+    for job_id in ok + bad:  # terminal, in the outbox, and no TTL until archived
+        assert await r.zscore(keys.outbox, job_id) is not None
+        assert await r.ttl(keys.job(job_id)) == -1
+        assert await r.ttl(keys.events(job_id)) == -1
+    live = {j: await services.store.get(j) for j in ok + bad}
+
+    assert await Archiver(r, services.settings, history).drain() == 2
+
+    assert await r.zcard(keys.outbox) == 0
+    for job_id, job in live.items():
+        assert job is not None
+        ttl_ms = await r.pttl(keys.job(job_id))
+        assert 0 < ttl_ms <= services.settings.result_ttl_s * 1000
+        assert 0 < await r.pttl(keys.events(job_id)) <= services.settings.result_ttl_s * 1000
+        row = await repo.get_job(history, job_id, "alice")
+        assert row is not None
+        back = job_from_row(row)
+        assert status_view(back, 0) == status_view(job, 0)
+        assert result_view(back) == result_view(job)
+        assert row.request == job.payload
+    assert (await repo.get_job(history, ok[0], "bob")) is None  # the owner is part of the key
+    # the payload goes once archived, except a failed job's (an operator may retry it)
+    assert await r.hexists(keys.job(ok[0]), "payload") == 0
+    assert await r.hexists(keys.job(bad[0]), "payload") == 1
+    failed = await repo.get_job(history, bad[0], "alice")
+    assert failed is not None and failed.status == "failed" and failed.error_code == "asked"
+
+
+async def test_upsert_is_idempotent(services: Services, history: History) -> None:
+    ids = await finish_jobs(services, 3)
+    batch = await Outbox(services.redis, services.settings).peek(10)
+    rows = [row_values(p.job, datetime.now(UTC)) for p in batch if p.job is not None]
+    await repo.upsert_jobs(history, rows)
+    await repo.upsert_jobs(history, rows)
+    await Archiver(services.redis, services.settings, history).drain()  # a third time
+    assert Counter(await archived_ids(history)) == Counter(ids)
+    async with history.sessions() as s:
+        assert (await s.execute(select(JobRow.attempt))).scalars().all() == [1, 1, 1]
