@@ -7,7 +7,10 @@ from typing import Any
 
 from jobgate.agents.handler import KIND as MULTI_AGENT
 from jobgate.agents.handler import make_handler
+from jobgate.agents.retrieval import BM25Retriever, RequestDocuments
 from jobgate.context import JobContext
+from jobgate.history.db import History
+from jobgate.history.search import ProductKnowledge
 from jobgate.settings import Settings
 from jobgate.worker import Handler
 
@@ -28,9 +31,14 @@ async def sleep(ctx: JobContext, payload: Any) -> dict[str, Any]:
     return {"slept": total, "attempt": ctx.attempt}
 
 
-def registry(settings: Settings) -> dict[str, Handler]:
+def registry(settings: Settings, history: History | None = None) -> dict[str, Handler]:
+    """With a history database, the rag agent also searches the product's stored
+    documents and earlier results for the job's owner."""
+    retriever = None
+    if history is not None:
+        retriever = BM25Retriever([RequestDocuments(), ProductKnowledge(history)])
     return {
-        MULTI_AGENT: make_handler(settings),
+        MULTI_AGENT: make_handler(settings, retriever),
         "noop": noop,
         "sleep": sleep,
     }

@@ -3,10 +3,12 @@
 Retrieval is pluggable. A `Retriever` answers (request, query) with a
 `Retrieval`: how many documents it searched and the passages it chose. The
 default, `BM25Retriever`, gathers documents from its `DocumentSource`s and
-ranks their paragraphs with `ranking.rank`; its only source today is the
-request itself (`RequestDocuments`). Stored product documents and a
-product's earlier results (issue 16) are further sources, added without
-touching the pipeline.
+ranks their paragraphs with `ranking.rank`. Its sources: the request itself
+(`RequestDocuments`) and, in a worker with a history database, the
+product's stored documents and earlier results for the job's owner
+(`history.search.ProductKnowledge`, found by full-text search in SQL), added
+without touching the pipeline. The product is the request's `product_id`,
+else `context.product_id` (`product_of`).
 
 Documents a request carries in `context` (all optional, mixed freely):
 
@@ -124,6 +126,15 @@ def default_retriever() -> Retriever:
     return BM25Retriever()
 
 
+def product_of(request: MultiAgentRequest) -> str | None:
+    """The product a request is about: its `product_id`, else `context.product_id`
+    (the history archive files the job under the same one)."""
+    if request.product_id:
+        return request.product_id
+    value = (request.context or {}).get("product_id")
+    return value if isinstance(value, str) and value else None
+
+
 # --------------------------------------------------------------------------
 # Documents in a request's context
 
@@ -220,7 +231,8 @@ def nothing_found(retrieval: Retrieval) -> str:
     line = f"No relevant passages found in the {_documents(retrieval.documents)} provided"
     line += f" for “{_clip(retrieval.query, 120)}”."
     if retrieval.documents == 0:
-        line += " (Send documents in `context.documents` or `context.form_data`.)"
+        line += (" (Send documents in `context.documents` or `context.form_data`, or store"
+                 " them for the product at /api/multi-agent/products/{product_id}/documents.)")
     return line
 
 

@@ -14,18 +14,23 @@ another user's documents or results.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Float, String, TextualSelect, text
+from sqlalchemy.exc import SQLAlchemyError
 
-from jobgate.agents.ranking import tokenize
+from jobgate.agents.models import MultiAgentRequest
+from jobgate.agents.ranking import Document, tokenize
+from jobgate.agents.retrieval import product_of
+from jobgate.errors import RetryableError
 from jobgate.history.db import History
 from jobgate.history.models import UtcDateTime
 
-__all__ = ["Hit", "fts5_query", "query_terms", "search_documents", "search_product",
-           "search_results", "tsquery"]
+__all__ = ["Hit", "ProductKnowledge", "fts5_query", "query_terms", "search_documents",
+           "search_product", "search_results", "tsquery"]
 
 MAX_QUERY_TERMS = 32
 """A 20,000-character query has thousands of terms; the first distinct ones suffice."""
@@ -185,3 +190,50 @@ async def search_product(
     docs = await search_documents(history, owner, product_id, query, limit=limit, full=full)
     results = await search_results(history, owner, product_id, query, limit=limit, full=full)
     return sorted([*docs, *results], key=lambda h: -h.score)[:limit]
+
+
+# --------------------------------------------------------------------------
+# The rag agent's source: what the product knows, for the job's owner
+
+
+class ProductKnowledge:
+    """A `DocumentSource` (agents/retrieval.py): the owner's documents for the
+    request's product and the product's earlier completed results.
+
+    The database picks the candidates (full-text, ranked); the retriever then
+    ranks their paragraphs together with the request's own documents, so the
+    passages and excerpts read the same whatever their source. Ids are
+    `product:<document id>` and `job:<job id>`. Without an owner or a
+    product there is nothing to search: never anyone else's knowledge.
+    """
+
+    name = "product"
+
+    def __init__(self, history: History, documents: int = 8, results: int = 4) -> None:
+        self.history = history
+        self.max_documents = documents
+        self.max_results = results
+
+    async def documents(self, request: MultiAgentRequest) -> Sequence[Document]:
+        owner, product = request.user_id, product_of(request)
+        if not owner or not product:
+            return []
+        try:
+            docs = await search_documents(self.history, owner, product, request.query,
+                                          limit=self.max_documents, full=True)
+            results = await search_results(self.history, owner, product, request.query,
+                                           limit=self.max_results, full=True)
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            raise RetryableError(
+                f"the product's documents could not be read ({type(exc).__name__}); "
+                "retrying", code="history_unavailable") from exc
+        return [
+            *(Document(f"product:{h.id}", h.text, h.title) for h in docs),
+            *(Document(f"job:{h.id}", h.text, f"earlier result: {_clip(h.title, 80)}")
+              for h in results),
+        ]
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
