@@ -18,7 +18,14 @@ import {
   type JobStatus,
   type MultiAgentRequest,
 } from "jobgate-client";
-import { type AgentOutput, humanize, renderAgentOutput, renderResponse } from "./render.js";
+import { MyJobs } from "./jobs.js";
+import {
+  type AgentOutput,
+  humanize,
+  renderAgentOutput,
+  renderResponse,
+  stepText,
+} from "./render.js";
 import { parseToken, sessionTokenStore } from "./token.js";
 
 function $<T extends HTMLElement = HTMLElement>(id: string): T {
@@ -53,6 +60,13 @@ const ui = {
   error: $("error"),
 };
 
+/** Every job of the user, live on one socket. */
+const myJobs = new MyJobs({
+  list: $("my-jobs-list"),
+  empty: $("my-jobs-empty"),
+  feed: $("my-jobs-feed"),
+});
+
 const config = getJobConfig();
 /** Where a pasted token is kept; none when the server handed the page a demo token. */
 const tokens = config.token === undefined ? sessionTokenStore() : undefined;
@@ -85,9 +99,11 @@ function saveToken(): boolean {
     showTokenState(parsed.problem);
     return false;
   }
+  const changed = parsed.token !== tokens.get();
   tokens.set(parsed.token);
   ui.token.value = "";
   showTokenState();
+  if (changed) myJobs.start(parsed.token);
   return true;
 }
 
@@ -131,11 +147,7 @@ function showTimeLeft(): void {
 function onProgress(s: JobStatus): void {
   setState(s.status);
   setProgress(s.progress);
-  const step = s.step;
-  const of =
-    step?.index != null && step.total != null ? ` (step ${step.index} of ${step.total})` : "";
-  const where = step?.agent != null ? `${humanize(step.agent)}${of}` : "";
-  ui.step.textContent = [where, s.message].filter(Boolean).join(" — ");
+  ui.step.textContent = stepText(s);
   const est = s.estimated_remaining_seconds;
   estimate = typeof est === "number" ? { seconds: est, at: Date.now() } : undefined;
   showTimeLeft();
@@ -318,6 +330,7 @@ function initToken(): void {
     tokens.clear();
     ui.token.value = "";
     showTokenState();
+    myJobs.start(undefined);
     ui.token.focus();
   });
 }
@@ -329,6 +342,7 @@ function init(): void {
     void run();
   });
   ui.cancel.addEventListener("click", () => void cancel());
+  myJobs.start(token());
   setInterval(showTimeLeft, 1000);
   document.body.dataset.ready = "true";
 }

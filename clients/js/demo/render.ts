@@ -33,6 +33,18 @@ export function humanize(key: string): string {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
+/** Where a job is: "Research (step 2 of 7) — <its message>". */
+export function stepText(s: {
+  step?: { agent?: string | null; index?: number | null; total?: number | null } | null;
+  message?: string;
+}): string {
+  const step = s.step;
+  const of =
+    step?.index != null && step.total != null ? ` (step ${step.index} of ${step.total})` : "";
+  const where = step?.agent != null ? `${humanize(step.agent)}${of}` : "";
+  return [where, s.message].filter(Boolean).join(" — ");
+}
+
 /** Fields that, when present, hold the main text of a response. */
 const MAIN_TEXT = ["response", "final_response", "content", "summary", "output", "text", "answer"];
 const MAX_DEPTH = 6;

@@ -2,7 +2,7 @@
 
 // demo/app.ts
 import {
-  HttpError,
+  HttpError as HttpError2,
   JobCancelledError,
   JobFailedError,
   JobTimeoutError,
@@ -10,6 +10,13 @@ import {
   cancelJob,
   getJobConfig,
   processAsyncJob
+} from "./jobgate-client.js";
+
+// demo/jobs.ts
+import {
+  HttpError,
+  isTerminal,
+  watchJobs
 } from "./jobgate-client.js";
 
 // demo/render.ts
@@ -29,6 +36,12 @@ function humanize(key) {
   if (known !== void 0) return known;
   const words = key.replace(/[_-]+/g, " ").trim();
   return words.charAt(0).toUpperCase() + words.slice(1);
+}
+function stepText(s) {
+  const step = s.step;
+  const of = step?.index != null && step.total != null ? ` (step ${step.index} of ${step.total})` : "";
+  const where = step?.agent != null ? `${humanize(step.agent)}${of}` : "";
+  return [where, s.message].filter(Boolean).join(" — ");
 }
 var MAIN_TEXT = ["response", "final_response", "content", "summary", "output", "text", "answer"];
 var MAX_DEPTH = 6;
@@ -123,6 +136,157 @@ function renderAgentOutput(o) {
   );
 }
 
+// demo/jobs.ts
+var MAX_ROWS = 50;
+var RESULT_CHARS = 400;
+var FEED_LABELS = {
+  connecting: "Connecting…",
+  open: "Live",
+  reconnecting: "Reconnecting…",
+  closed: "Not connected"
+};
+var MyJobs = class {
+  constructor(ui2) {
+    this.ui = ui2;
+  }
+  ui;
+  watch;
+  rows = /* @__PURE__ */ new Map();
+  /** Follows the user's jobs with this token (again, if it changed); none: asks for one. */
+  start(token2) {
+    this.stop();
+    if (token2 === void 0) {
+      this.showFeed("closed", "Paste a token to see your jobs.");
+      return;
+    }
+    const watch = watchJobs("all", {
+      token: token2,
+      onStatus: (s) => this.onStatus(s),
+      onResult: (r) => this.onResult(r),
+      onError: (e) => this.onError(e),
+      onConnection: (state) => {
+        if (this.watch === watch) this.showFeed(state);
+      }
+    });
+    this.watch = watch;
+    this.showFeed(watch.state);
+    watch.closed.catch((e) => {
+      if (this.watch !== watch) return;
+      this.showFeed(
+        "closed",
+        e instanceof HttpError && e.status === 401 ? "The server did not accept the token: your jobs are not shown." : `Lost the connection: ${e instanceof Error ? e.message : String(e)}`
+      );
+    });
+  }
+  stop() {
+    const w = this.watch;
+    this.watch = void 0;
+    w?.close();
+  }
+  showFeed(state, note) {
+    this.ui.feed.dataset.state = state;
+    this.ui.feed.textContent = note ?? FEED_LABELS[state];
+  }
+  row(jobId) {
+    const known = this.rows.get(jobId);
+    if (known !== void 0) return known;
+    const fill = h("div", { class: "mj-fill" });
+    const bar = h(
+      "div",
+      {
+        class: "mj-bar",
+        role: "progressbar",
+        "aria-label": "Job progress",
+        "aria-valuemin": "0",
+        "aria-valuemax": "100",
+        "aria-valuenow": "0"
+      },
+      fill
+    );
+    const row = {
+      li: h("li", { class: "my-job", "data-testid": "my-job", "data-job-id": jobId }),
+      state: h("span", { class: "state", "data-testid": "my-job-state" }),
+      bar,
+      fill,
+      percent: h("span", { "data-testid": "my-job-progress" }, "0%"),
+      step: h("span", { class: "mj-step", "data-testid": "my-job-step" }),
+      outcome: h("p", { class: "mj-outcome", "data-testid": "my-job-outcome", hidden: "" }),
+      cancel: h(
+        "button",
+        { type: "button", class: "secondary mj-cancel", "data-testid": "my-job-cancel" },
+        "Cancel"
+      )
+    };
+    row.cancel.addEventListener("click", () => {
+      row.cancel.disabled = true;
+      this.watch?.cancel(jobId);
+    });
+    row.li.append(
+      h(
+        "div",
+        { class: "mj-head" },
+        row.state,
+        h("code", { class: "mj-id", title: jobId }, jobId),
+        row.cancel
+      ),
+      row.bar,
+      h("div", { class: "mj-meta" }, row.percent, row.step),
+      row.outcome
+    );
+    this.rows.set(jobId, row);
+    this.ui.list.prepend(row.li);
+    this.ui.empty.hidden = true;
+    this.trim();
+    return row;
+  }
+  trim() {
+    for (const [id, r] of this.rows) {
+      if (this.rows.size <= MAX_ROWS) return;
+      if (isTerminal(r.li.dataset.state ?? "")) {
+        r.li.remove();
+        this.rows.delete(id);
+      }
+    }
+  }
+  onStatus(s) {
+    const r = this.row(s.job_id);
+    r.li.dataset.state = s.status;
+    r.state.dataset.state = s.status;
+    r.state.textContent = humanize(s.status);
+    const pct = Math.round(Math.min(Math.max(s.progress, 0), 1) * 100);
+    r.fill.style.width = `${pct}%`;
+    r.bar.setAttribute("aria-valuenow", String(pct));
+    r.percent.textContent = `${pct}%`;
+    r.step.textContent = stepText(s);
+    if (isTerminal(s.status)) {
+      r.cancel.disabled = true;
+      if (s.status !== "completed" && s.error) this.outcome(r, s.error, true);
+    }
+  }
+  onResult(res) {
+    const r = this.row(res.job_id);
+    if (res.status === "completed") {
+      const text = mainText(res.result) ?? JSON.stringify(res.result ?? {});
+      this.outcome(r, text.length > RESULT_CHARS ? `${text.slice(0, RESULT_CHARS)}…` : text);
+    } else if (res.error) {
+      this.outcome(r, res.error, true);
+    }
+  }
+  onError(e) {
+    if (e.jobId === void 0) {
+      this.ui.feed.textContent = `${FEED_LABELS.open} (the server said: ${e.detail || e.code})`;
+      return;
+    }
+    if (!this.rows.has(e.jobId)) return;
+    this.outcome(this.row(e.jobId), `Not followed: ${e.detail || e.code}`, true);
+  }
+  outcome(r, text, bad = false) {
+    r.outcome.textContent = text;
+    r.outcome.hidden = false;
+    r.outcome.dataset.kind = bad ? "error" : "result";
+  }
+};
+
 // demo/token.ts
 var KEY = "jobgate.token";
 function parseToken(raw) {
@@ -207,6 +371,11 @@ var ui = {
   result: $("result-body"),
   error: $("error")
 };
+var myJobs = new MyJobs({
+  list: $("my-jobs-list"),
+  empty: $("my-jobs-empty"),
+  feed: $("my-jobs-feed")
+});
 var config = getJobConfig();
 var tokens = config.token === void 0 ? sessionTokenStore() : void 0;
 var current;
@@ -227,9 +396,11 @@ function saveToken() {
     showTokenState(parsed.problem);
     return false;
   }
+  const changed = parsed.token !== tokens.get();
   tokens.set(parsed.token);
   ui.token.value = "";
   showTokenState();
+  if (changed) myJobs.start(parsed.token);
   return true;
 }
 function readRequest() {
@@ -268,10 +439,7 @@ function showTimeLeft() {
 function onProgress(s) {
   setState(s.status);
   setProgress(s.progress);
-  const step = s.step;
-  const of = step?.index != null && step.total != null ? ` (step ${step.index} of ${step.total})` : "";
-  const where = step?.agent != null ? `${humanize(step.agent)}${of}` : "";
-  ui.step.textContent = [where, s.message].filter(Boolean).join(" — ");
+  ui.step.textContent = stepText(s);
   const est = s.estimated_remaining_seconds;
   estimate = typeof est === "number" ? { seconds: est, at: Date.now() } : void 0;
   showTimeLeft();
@@ -315,7 +483,7 @@ function describeError(e) {
   if (e instanceof JobTimeoutError) return `Stopped waiting: ${e.message}.`;
   if (e instanceof NetworkError)
     return "Could not reach the server. Check the connection and try again.";
-  if (e instanceof HttpError) {
+  if (e instanceof HttpError2) {
     switch (e.status) {
       case 401:
       case 403:
@@ -433,6 +601,7 @@ function initToken() {
     tokens.clear();
     ui.token.value = "";
     showTokenState();
+    myJobs.start(void 0);
     ui.token.focus();
   });
 }
@@ -443,6 +612,7 @@ function init() {
     void run();
   });
   ui.cancel.addEventListener("click", () => void cancel());
+  myJobs.start(token());
   setInterval(showTimeLeft, 1e3);
   document.body.dataset.ready = "true";
 }
