@@ -4,6 +4,10 @@ The public surface is `__all__`: the clients, their errors, and the wire
 models they return. Names load on first use, so `import jobgate` stays cheap
 (no httpx, no pydantic) for the server's CLI and for scripts.
 
+`AgentName`, `CoordinationMode` and `MultiAgentRequest` are the server's
+workload models: the SDK-only distribution (`jobgate-client`) has no
+`jobgate.agents`, and there a request is passed as a dict.
+
     import jobgate
 
     with jobgate.Client() as client:          # JOBGATE_URL, JOBGATE_TOKEN
@@ -18,12 +22,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from jobgate.agents.models import (
-        AgentName,
-        CoordinationMode,
-        MultiAgentRequest,
-        MultiAgentResponse,
-    )
+    from jobgate.agents.models import AgentName, CoordinationMode, MultiAgentRequest
     from jobgate.client import (
         APIError,
         AsyncClient,
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
         Retry,
         TransportError,
     )
+    from jobgate.client._models import MultiAgentResponse
     from jobgate.errors import JobGateError
     from jobgate.job import JobState, Priority
     from jobgate.models import (
@@ -56,10 +56,9 @@ _CLIENT = [
 ]
 _WHERE: dict[str, str] = {
     **dict.fromkeys(_CLIENT, "jobgate.client"),
-    **dict.fromkeys(
-        ["AgentName", "CoordinationMode", "MultiAgentRequest", "MultiAgentResponse"],
-        "jobgate.agents.models",
-    ),
+    **dict.fromkeys(["AgentName", "CoordinationMode", "MultiAgentRequest"],
+                    "jobgate.agents.models"),
+    "MultiAgentResponse": "jobgate.client._models",
     **dict.fromkeys(
         ["JobEvent", "JobListResponse", "JobResultResponse", "JobStatusResponse",
          "JobSubmitResponse", "Step"],
@@ -103,7 +102,15 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name]), name)
+        try:
+            module = importlib.import_module(_WHERE[name])
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("jobgate."):
+                raise
+            raise AttributeError(  # the jobgate-client install: no server modules
+                f"jobgate.{name} needs the server's package (pip install jobgate); "
+                "with jobgate-client, pass the request as a dict") from exc
+        value = getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import jobgate
-from jobgate.client._core import Tracker
+from jobgate.client._tracker import Tracker
 from jobgate.client._output import Lines, changes, event_line
 from jobgate.models import JobEvent, JobStatusResponse
 

@@ -1,7 +1,10 @@
 """The Python SDK: `Client` (blocking) and `AsyncClient` (asyncio), over HTTP only.
 
-Imported lazily, so that `jobgate` and the server's CLI do not pay for httpx
-until a client is used.
+Both run the same sans-I/O core (`_actions.py` says why); neither imports
+anything of the server (`jobgate.agents`, `.api`, `.store`, `.settings`), so
+the SDK installs alone as the `jobgate-client` distribution
+(clients/python/pyproject.toml). Imported lazily, so that `jobgate` and the
+server's CLI do not pay for httpx until a client is used.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jobgate.client._async import AsyncClient
-    from jobgate.client._core import Progress
     from jobgate.client._errors import (
         APIError,
         AuthError,
@@ -24,12 +26,15 @@ if TYPE_CHECKING:
         TransportError,
     )
     from jobgate.client._sync import Client
+    from jobgate.client._tracker import Progress
     from jobgate.client._transport import Retry
+    from jobgate.client._update import JobUpdate
 
 _WHERE = {
     "AsyncClient": "jobgate.client._async",
     "Client": "jobgate.client._sync",
-    "Progress": "jobgate.client._core",
+    "JobUpdate": "jobgate.client._update",
+    "Progress": "jobgate.client._tracker",
     "Retry": "jobgate.client._transport",
     **dict.fromkeys(
         ["APIError", "AuthError", "ClientError", "JobCancelled", "JobFailed", "JobNotDone",
@@ -48,6 +53,7 @@ __all__ = [
     "JobFailed",
     "JobNotDone",
     "JobTimeout",
+    "JobUpdate",
     "NotFound",
     "Progress",
     "Retry",

@@ -1,21 +1,19 @@
-"""What the sync and the async client share: paths, bodies, decoding answers,
-and the `Tracker` that follows a job while one waits on it. No I/O here.
+"""What every plan shares: the routes under a prefix, request bodies, and
+reading answers into models or typed errors. Pure: no I/O here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from jobgate.agents.models import MultiAgentRequest
 from jobgate.client._errors import (
     ERROR_PREFIX,
     APIError,
@@ -23,27 +21,18 @@ from jobgate.client._errors import (
     JobFailed,
     error_for_status,
 )
-from jobgate.client._sse import event_key
+from jobgate.client._settings import DEFAULT_PREFIX, ClientSettings
 from jobgate.client._transport import RETRYABLE_STATUS, retry_after_of
-from jobgate.job import TERMINAL, JobState, Priority
-from jobgate.models import JobEvent, JobResultResponse, JobStatusResponse, Step
-from jobgate.settings import ClientSettings
+from jobgate.job import JobState, Priority
+from jobgate.models import JobResultResponse
 
-PREFIX = "/api/multi-agent"
-LONG_POLL_S = 25.0
-"""Seconds one long-poll may hang: well inside any proxy's 60 s cut."""
-SSE_READ_TIMEOUT_S = 60.0
-"""Longest silence on an SSE stream before reconnecting (the server pings every 15 s)."""
-
-Channel = Literal["auto", "sse", "long_poll", "poll"]
-CHANNELS: tuple[Channel, ...] = ("sse", "long_poll", "poll")
 M = TypeVar("M", bound=BaseModel)
 
 
 def resolve(base_url: str | None, token: str | None) -> tuple[str, str | None]:
     """Explicit arguments first, then JOBGATE_URL / JOBGATE_TOKEN."""
     if base_url is None or token is None:
-        env = ClientSettings()
+        env = ClientSettings.from_env()
         base_url = base_url if base_url is not None else env.url
         token = token if token is not None else env.token
     return base_url.rstrip("/"), token
@@ -57,17 +46,30 @@ def default_headers(token: str | None, extra: Mapping[str, str] | None) -> dict[
     return headers
 
 
-def job_path(job_id: str, leaf: str) -> str:
-    """`/jobs/{id}/{leaf}`, the id escaped so no id can point elsewhere."""
-    return f"{PREFIX}/jobs/{quote(job_id, safe='')}/{leaf}"
+@dataclass(frozen=True, slots=True)
+class Paths:
+    """The job routes under one prefix (`/api/multi-agent` unless told otherwise)."""
+
+    prefix: str = DEFAULT_PREFIX
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "prefix", "/" + self.prefix.strip("/") if self.prefix else "")
+
+    def job(self, job_id: str, leaf: str) -> str:
+        """`/jobs/{id}/{leaf}`, the id escaped so no id can point elsewhere."""
+        return f"{self.prefix}/jobs/{quote(job_id, safe='')}/{leaf}"
+
+    def __call__(self, leaf: str) -> str:
+        return f"{self.prefix}/{leaf}"
 
 
 def submit_payload(
-    request: MultiAgentRequest | Mapping[str, Any], priority: Priority | str | None
+    request: BaseModel | Mapping[str, Any], priority: Priority | str | None
 ) -> dict[str, Any]:
+    """The submit body; `request` is a `MultiAgentRequest` (any pydantic model) or a dict."""
     body: dict[str, Any] = {
         "request": request.model_dump(mode="json", exclude_none=True)
-        if isinstance(request, MultiAgentRequest) else dict(request)
+        if isinstance(request, BaseModel) else dict(request)
     }
     if priority is not None:
         body["priority"] = Priority(priority).value
@@ -94,13 +96,19 @@ def check(response: httpx.Response) -> httpx.Response:
 
 
 def parse(model: type[M], response: httpx.Response) -> M:
+    return parse_body(model, response.content, response.status_code)
+
+
+def parse_body(model: type[M], content: bytes | str | Any, status_code: int = 200) -> M:
+    """A model from JSON text (or already decoded JSON); a bad one is an `APIError`."""
     try:
-        return model.model_validate(upgrade_error(orjson.loads(response.content)))
+        body = orjson.loads(content) if isinstance(content, bytes | str) else content
+        return model.model_validate(upgrade_error(body))
     except orjson.JSONDecodeError as exc:
         problem = f"unexpected answer: not JSON ({exc})"
     except ValidationError as exc:
         problem = f"unexpected answer: {exc.errors()[:1]}"
-    raise APIError(response.status_code, problem, "bad_response")
+    raise APIError(status_code, problem, "bad_response")
 
 
 def upgrade_error(body: Any) -> Any:
@@ -129,8 +137,8 @@ def outcome(result: JobResultResponse) -> JobResultResponse:
 
 
 def sse_unsupported(response: httpx.Response) -> bool:
-    """An answer to /events that says "no stream here" (an old server, a proxy
-    answering 404/405, a buffering proxy rewriting the type): fall back to polling.
+    """An answer to an event stream that says "no stream here" (an old server, a
+    proxy answering 404/405, a buffering proxy rewriting the type): fall back.
 
     A 404 is included: if the job itself is unknown, the status request that
     follows says so with a `NotFound`.
@@ -141,101 +149,3 @@ def sse_unsupported(response: httpx.Response) -> bool:
     if code >= 400:
         return True
     return not response.headers.get("content-type", "").startswith("text/event-stream")
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """Where a job is, as `on_progress` receives it."""
-
-    job_id: str
-    status: JobState
-    progress: float
-    message: str
-    attempt: int
-    step: Step | None = None
-    estimated_remaining_seconds: float | None = None
-
-    @property
-    def terminal(self) -> bool:
-        return self.status in TERMINAL
-
-
-class Tracker:
-    """Follows one job through events and status answers while a client waits.
-
-    It remembers the last event id (the `Last-Event-ID` to resume with), drops
-    events it has already seen (so a replaying server cannot duplicate them),
-    and turns what changed into `Progress`.
-    """
-
-    def __init__(self, job_id: str) -> None:
-        self.job_id = job_id
-        self.last_event_id: str | None = None
-        self.status = JobState.PENDING
-        self.attempt = 0
-        self.progress = 0.0
-        self.message = ""
-        self.step: Step | None = None
-        self.eta: float | None = None
-        self.result: JobResultResponse | None = None
-
-    @property
-    def terminal(self) -> bool:
-        return self.status in TERMINAL
-
-    def take_result(self, event: JobEvent) -> bool:
-        """Keep the result a stream sends just before the terminal event (it spares
-        the GET /result); True if the event was that one, not a log event."""
-        if event.type != "result":
-            return False
-        with contextlib.suppress(ValidationError):
-            self.result = JobResultResponse.model_validate(upgrade_error(event.data))
-        return True
-
-    def is_new(self, event: JobEvent) -> bool:
-        if self.last_event_id is None:
-            return True
-        seen, this = event_key(self.last_event_id), event_key(event.id)
-        return seen is None or this is None or this > seen
-
-    def on_event(self, event: JobEvent) -> Progress | None:
-        """Take in one new event; the progress to report, if it is about progress."""
-        self.last_event_id = event.id or self.last_event_id
-        data = event.data
-        if event.type == "state":
-            self.status = JobState(data.get("status", self.status))
-            self.attempt = int(data.get("attempt") or self.attempt)
-            self.message = str(data.get("message", self.message))
-            if self.status in TERMINAL:
-                self.eta = 0.0
-        elif event.type == "progress":
-            self.progress = float(data.get("progress", self.progress))
-            self.message = str(data.get("message", self.message))
-            step = data.get("step")
-            self.step = Step.model_validate(step) if isinstance(step, dict) else None
-        else:
-            return None
-        return self.snapshot()
-
-    def on_status(self, status: JobStatusResponse) -> Progress | None:
-        """Take in a status answer; progress to report only if something changed."""
-        before = (self.status, self.progress, self.message, self.attempt, self.step)
-        self.status, self.progress, self.message = status.status, status.progress, status.message
-        self.attempt, self.step = status.attempt, status.step
-        self.eta = status.estimated_remaining_seconds
-        if before == (self.status, self.progress, self.message, self.attempt, self.step):
-            return None
-        return self.snapshot()
-
-    def snapshot(self) -> Progress:
-        return Progress(
-            job_id=self.job_id, status=self.status, progress=self.progress,
-            message=self.message, attempt=self.attempt, step=self.step,
-            estimated_remaining_seconds=self.eta,
-        )
-
-
-def next_channel(channel: Channel) -> Channel:
-    """The cheaper channel failed: take the next one (plain polling always works)."""
-    i = CHANNELS.index(channel) if channel in CHANNELS else 0
-    return CHANNELS[min(i + 1, len(CHANNELS) - 1)]

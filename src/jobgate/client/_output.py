@@ -17,7 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from jobgate.client._core import Progress
+import orjson
+
+from jobgate.client._tracker import Progress
+from jobgate.client._update import JobUpdate
 from jobgate.models import JobEvent, JobResultResponse, JobSubmitResponse, Step
 
 FOLLOWED = frozenset({"state", "progress"})
@@ -132,3 +135,36 @@ def changes(before: Progress | None, now: Progress) -> list[JobEvent]:
             "step": now.step.model_dump(exclude_none=True) if now.step else None,
         }))
     return out
+
+
+class UpdateLines:
+    """Prints `watch`'s updates of many jobs: `<job id> <line>` per event (the
+    lines of `Lines`), or with `as_json` the event's JSON with its `job_id`;
+    the result (JSON only) and errors likewise. Remembers how each job ended."""
+
+    def __init__(self, write: Callable[[str], Any], *, as_json: bool = False,
+                 tokens: bool = False) -> None:
+        self.write = write
+        self.as_json = as_json
+        self.tokens = tokens
+        self.outcomes: dict[str, str] = {}
+
+    def on_update(self, update: JobUpdate) -> None:
+        if update.error is not None:
+            self.outcomes[update.job_id] = "error"
+            self._print(update.job_id, JobEvent(id="", type="error", data={
+                "code": update.error.code, "detail": update.error.message}))
+        elif update.result is not None:
+            self.outcomes[update.job_id] = update.result.status.value
+            if self.as_json:
+                self._print(update.job_id, result_event(update.result))
+        elif update.event is not None and (update.event.type != "token" or self.tokens):
+            self._print(update.job_id, update.event)
+
+    def _print(self, job_id: str, event: JobEvent) -> None:
+        if self.as_json:
+            self.write(orjson.dumps({"job_id": job_id, **event.model_dump(mode="json")}).decode())
+        elif event.type == "error":
+            self.write(f"{job_id} [error] {event.data['code']}: {event.data['detail']}")
+        else:
+            self.write(f"{job_id} {event_line(event)}")

@@ -1,44 +1,38 @@
-"""`Client`: the blocking SDK. The same as `_async.py`, plus an explicit
-deadline (there is no `asyncio.timeout` to cut a blocking read)."""
+"""`Client`: the blocking SDK, a driver of the plans in `_plans.py`,
+`_follow.py` and `_watch.py` (see `_actions.py` for why). It decides
+nothing; it performs each action with httpx and websockets' sync client."""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
-from jobgate.agents.models import MultiAgentRequest, MultiAgentResponse
+from jobgate.client import _actions as a
 from jobgate.client import _core as core
-from jobgate.client._errors import APIError, JobNotDone, JobTimeout, TransportError
-from jobgate.client._sse import SSEDecoder
-from jobgate.client._transport import Deadline, Retry, poll_interval, retry_after_of
+from jobgate.client import _follow, _plans, _watch
+from jobgate.client._follow import OnEvent, OnProgress
+from jobgate.client._models import MultiAgentResponse
+from jobgate.client._settings import DEFAULT_PREFIX
+from jobgate.client._tracker import Channel
+from jobgate.client._transport import Retry
+from jobgate.client._update import JobUpdate
 from jobgate.job import Priority
-from jobgate.models import (
-    JobEvent,
-    JobListResponse,
-    JobResultResponse,
-    JobStatusResponse,
-    JobSubmitResponse,
-)
+from jobgate.models import JobListResponse, JobResultResponse, JobStatusResponse, JobSubmitResponse
 
-OnProgress = Callable[[core.Progress], object]
-OnEvent = Callable[[JobEvent], object]
-_ABORT_CANCEL_S = 5.0
-_NO_DEADLINE = Deadline(None)
+T = TypeVar("T")
 _sleep = time.sleep  # one name for every pause, so tests can record them
-
-
-class _Unsupported(Exception):
-    """This channel does not work here; the next one is tried."""
 
 
 class Client:
     """Talks to a jobgate server over HTTP; `base_url`/`token` default to
-    JOBGATE_URL/JOBGATE_TOKEN. Use as `with Client() as c: ...`."""
+    JOBGATE_URL/JOBGATE_TOKEN, `prefix` is where the job routes are mounted.
+    Use as `with Client() as c: ...`."""
 
     def __init__(
         self,
@@ -47,17 +41,19 @@ class Client:
         timeout: float = 30.0,
         *,
         retry: Retry | None = None,
-        channel: core.Channel = "auto",
+        channel: Channel = "auto",
         headers: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
+        prefix: str = DEFAULT_PREFIX,
     ) -> None:
         self.base_url, token = core.resolve(base_url, token)
         self.timeout = timeout
         self.retry = retry or Retry()
-        self.channel: core.Channel = channel
+        self.channel: Channel = channel
+        self._session = _plans.Session(core.Paths(prefix), timeout, self.retry, channel)
+        self._headers = core.default_headers(token, headers)
         self._http = httpx.Client(
-            base_url=self.base_url, headers=core.default_headers(token, headers),
-            timeout=timeout, transport=transport,
+            base_url=self.base_url, headers=self._headers, timeout=timeout, transport=transport,
         )
 
     def __enter__(self) -> Client:
@@ -71,83 +67,37 @@ class Client:
     def close(self) -> None:
         self._http.close()
 
-    # -- one request, retried -------------------------------------------------
-
-    def _send(
-        self, request: httpx.Request, *, stream: bool = False, deadline: Deadline = _NO_DEADLINE
-    ) -> httpx.Response:
-        """Send with retries on network errors and 502/503/504/524; the last answer, unchecked."""
-        attempt = 0
-        while True:
-            try:
-                response = self._http.send(request, stream=stream)
-            except httpx.TransportError as exc:
-                if deadline.expired or not self.retry.should_retry(attempt, exc=exc):
-                    raise TransportError(f"{type(exc).__name__}: {exc}") from exc
-                delay = self.retry.delay(attempt)
-            else:
-                if deadline.expired or not self.retry.should_retry(
-                    attempt, status=response.status_code
-                ):
-                    return response
-                delay = self.retry.delay(attempt, retry_after_of(response.headers))
-                response.close()
-            _sleep(deadline.clamp(delay))
-            attempt += 1
-
-    def _request(
-        self, method: str, url: str, *, deadline: Deadline = _NO_DEADLINE, **kw: Any
-    ) -> httpx.Response:
-        response = self._send(self._http.build_request(method, url, **kw), deadline=deadline)
-        return core.check(response)
-
     # -- the endpoints ---------------------------------------------------------
 
     def submit(
         self,
-        request: MultiAgentRequest | Mapping[str, Any],
+        request: BaseModel | Mapping[str, Any],
         *,
         priority: Priority | str | None = None,
         idempotency_key: str | None = None,
     ) -> JobSubmitResponse:
-        """Queue a job. All tries of this call share one Idempotency-Key: one job at most."""
-        response = self._request(
-            "POST", f"{core.PREFIX}/submit", json=core.submit_payload(request, priority),
-            headers=core.idempotency_headers(idempotency_key),
-        )
-        return core.parse(JobSubmitResponse, response)
+        """Queue a job (`request`: a `MultiAgentRequest` or a dict). All tries of
+        this call share one Idempotency-Key: one job at most."""
+        return self._run(_plans.submit(self._session, request, priority, idempotency_key))
 
     def status(self, job_id: str, *, wait: float | None = None) -> JobStatusResponse:
         """The job's status; with `wait` (≤ 50 s) it answers as soon as the job changes."""
-        params = {"wait": wait} if wait else None
-        response = self._request(
-            "GET", core.job_path(job_id, "status"), params=params,
-            timeout=self.timeout + (wait or 0),
-        )
-        return core.parse(JobStatusResponse, response)
+        return self._run(_plans.status(self._session, job_id, wait))
 
     def result(self, job_id: str) -> JobResultResponse:
         """The ended job's result or error; `JobNotDone` while it runs."""
-        response = self._request("GET", core.job_path(job_id, "result"))
-        if response.status_code == 202:
-            raise JobNotDone(core.parse(JobStatusResponse, response))
-        return core.parse(JobResultResponse, response)
+        return self._run(_plans.result(self._session, job_id))
 
     def cancel(self, job_id: str) -> JobStatusResponse:
-        response = self._request("POST", core.job_path(job_id, "cancel"))
-        return core.parse(JobStatusResponse, response)
+        return self._run(_plans.cancel(self._session, job_id))
 
     def jobs(self, *, limit: int = 20, cursor: str | None = None) -> JobListResponse:
         """The caller's jobs, newest first; pass `next` back as `cursor` for more."""
-        params: dict[str, Any] = {"limit": limit}
-        if cursor is not None:
-            params["cursor"] = cursor
-        response = self._request("GET", f"{core.PREFIX}/jobs", params=params)
-        return core.parse(JobListResponse, response)
+        return self._run(_plans.jobs(self._session, limit, cursor))
 
     def run(
         self,
-        request: MultiAgentRequest | Mapping[str, Any],
+        request: BaseModel | Mapping[str, Any],
         *,
         priority: Priority | str | None = None,
         idempotency_key: str | None = None,
@@ -164,8 +114,6 @@ class Client:
         )
         return MultiAgentResponse.model_validate(result.result)
 
-    # -- waiting ---------------------------------------------------------------
-
     def wait(
         self,
         job_id: str,
@@ -181,144 +129,107 @@ class Client:
         Stopping the wait (Ctrl-C, timeout) leaves the job running, unless
         `cancel_on_abort=True`.
         """
-        follow = _Follow(self, job_id, on_progress, on_event, Deadline(timeout))
+        return self._run(_follow.wait(
+            self._session, job_id, on_progress=on_progress, on_event=on_event, timeout=timeout,
+            cancel_on_abort=cancel_on_abort,
+        ))
+
+    def watch(
+        self,
+        job_ids: Iterable[str] = (),
+        *,
+        all: bool = False,
+        timeout: float | None = None,
+        transport: _watch.WatchTransport = "auto",
+    ) -> Iterator[JobUpdate]:
+        """Follow many jobs on one connection; each event, result and error as a
+        `JobUpdate`. Ends when every listed job has ended; with `all=True`
+        (every job of the caller, also those submitted later) it runs until
+        `timeout` or until the caller stops iterating.
+
+        A WebSocket when the server takes one, else the user-wide SSE feed;
+        either resumes each job after its last event when the connection drops.
+        """
+        plan = _watch.watch(self._session, self._headers, self.base_url, job_ids,
+                            every=all, timeout=timeout, transport=transport)
+        return self._iterate(plan)
+
+    # -- the driver ------------------------------------------------------------
+
+    def _run(self, plan: a.Plan[T]) -> T:
+        step = a.Stepper(plan)
         try:
-            result = follow.run()
-        except (KeyboardInterrupt, JobTimeout):
-            self._abort(job_id, cancel_on_abort)
-            raise
-        return core.outcome(result)
-
-    def _abort(self, job_id: str, cancel: bool) -> None:
-        if cancel:
-            with contextlib.suppress(Exception):
-                self._request(
-                    "POST", core.job_path(job_id, "cancel"), timeout=_ABORT_CANCEL_S,
-                    deadline=Deadline(_ABORT_CANCEL_S),
-                )
-
-
-class _Follow:
-    """One wait: the channel in use, the tracker, the reconnect counter, the deadline."""
-
-    def __init__(
-        self, client: Client, job_id: str, on_progress: OnProgress | None,
-        on_event: OnEvent | None, deadline: Deadline,
-    ) -> None:
-        self.c = client
-        self.job_id = job_id
-        self.on_progress = on_progress
-        self.on_event = on_event
-        self.deadline = deadline
-        self.tracker = core.Tracker(job_id)
-        self.channel: core.Channel = "sse" if client.channel == "auto" else client.channel
-        self.etag: str | None = None
-        self.failures = 0
-
-    def run(self) -> JobResultResponse:
-        while not self.tracker.terminal:
-            try:
-                self._check_deadline()
-                self._round()
-            except _Unsupported:
-                self.channel = core.next_channel(self.channel)
-            except (httpx.TransportError, TransportError, APIError) as exc:
-                self._check_deadline(exc)
-                if isinstance(exc, TransportError | APIError):
-                    raise
-                if not self.c.retry.should_retry(self.failures, exc=exc):  # a stream cut
-                    raise TransportError(f"{type(exc).__name__}: {exc}") from exc
-                self._sleep(self.c.retry.backoff(self.failures))
-                self.failures += 1
-        if self.tracker.result is not None:  # sent by the stream
-            return self.tracker.result
-        return self.c.result(self.job_id)
-
-    def _check_deadline(self, cause: BaseException | None = None) -> None:
-        if self.deadline.expired:
-            raise JobTimeout(self.job_id, self.deadline.timeout) from cause
-
-    def _sleep(self, seconds: float) -> None:
-        _sleep(self.deadline.clamp(seconds))
-
-    def _round(self) -> None:
-        if self.channel == "sse":
-            started = time.monotonic()
-            if not self._sse() and not self.tracker.terminal:
-                # Closed with nothing new: the server's connection cap, or an
-                # ended job whose events are gone. The status tells which.
-                pause = self._poll(0)
-                if time.monotonic() - started < 1.0:
-                    self._sleep(pause)
-        else:
-            left = self.deadline.left()
-            wait = core.LONG_POLL_S if left is None else min(core.LONG_POLL_S, left)
-            pause = self._poll(wait if self.channel == "long_poll" else 0)
-            if pause and not self.tracker.terminal:
-                self._sleep(pause)
-
-    def _report(self, event: JobEvent | None, progress: core.Progress | None) -> None:
-        if event is not None and self.on_event is not None:
-            self.on_event(event)
-        if progress is not None and self.on_progress is not None:
-            self.on_progress(progress)
-
-    def _sse(self) -> bool:
-        """Read the event stream until it ends; whether anything new came."""
-        headers = {"Accept": "text/event-stream"}
-        if self.tracker.last_event_id:
-            headers["Last-Event-ID"] = self.tracker.last_event_id
-        read = self.deadline.clamp(core.SSE_READ_TIMEOUT_S) + 0.05
-        request = self.c._http.build_request(
-            "GET", core.job_path(self.job_id, "events"), headers=headers,
-            timeout=httpx.Timeout(self.c.timeout, read=read),
-        )
-        response = self.c._send(request, stream=True, deadline=self.deadline)
-        got = False
-        try:
-            if core.sse_unsupported(response):
-                raise _Unsupported
-            if not response.is_success:
-                response.read()
-                core.check(response)
-            decoder = SSEDecoder()
-            for line in response.iter_lines():
-                event = decoder.feed(line)
-                if (
-                    event is None
-                    or self.tracker.take_result(event)
-                    or not self.tracker.is_new(event)
-                ):
-                    self._check_deadline()
-                    continue
-                got, self.failures = True, 0
-                self._report(event, self.tracker.on_event(event))
-                if self.tracker.terminal:
-                    break
-                self._check_deadline()
+            if self._advance(step) is not _DONE:
+                raise TypeError("this plan emits items; iterate it")
+            return step.result  # type: ignore[no-any-return]
         finally:
-            response.close()
-        return got
+            _close_all(step)
 
-    def _poll(self, wait: float) -> float:
-        """One status request (a long-poll when `wait`); seconds to pause before the next."""
-        headers = {"If-None-Match": self.etag} if wait and self.etag else {}
-        started = time.monotonic()
+    def _iterate(self, plan: a.Plan[Any]) -> Iterator[Any]:
+        step = a.Stepper(plan)
         try:
-            response = self.c._request(
-                "GET", core.job_path(self.job_id, "status"),
-                params={"wait": round(wait, 3)} if wait else None, headers=headers,
-                timeout=self.c.timeout + wait, deadline=self.deadline,
-            )
-        except APIError as exc:
-            if wait and exc.status_code in (400, 422):  # a server without long-poll
-                raise _Unsupported from exc
-            raise
-        self.etag = response.headers.get("etag", self.etag)
-        self.failures = 0
-        progress = self.tracker.on_status(core.parse(JobStatusResponse, response))
-        self._report(None, progress)
-        quick = time.monotonic() - started < min(wait, 1.0)
-        if wait and not (quick and progress is None):
-            return 0.0  # a real long-poll: ask again at once
-        return poll_interval(retry_after_of(response.headers))
+            while (item := self._advance(step)) is not _DONE:
+                yield item
+        finally:
+            _close_all(step)
+
+    def _advance(self, step: a.Stepper) -> Any:
+        """Perform actions until the plan emits an item (returned) or ends (`_DONE`)."""
+        while (action := step.next()) is not None:
+            if isinstance(action, a.Emit):
+                step.done(action, None)
+                return action.item
+            try:
+                step.done(action, self._perform(action))
+            except BaseException as exc:  # the plan decides what to do; Ctrl-C included
+                step.failed(exc)
+        return _DONE
+
+    def _perform(self, action: a.Action) -> Any:
+        return _PERFORM[type(action)](self, action)
+
+    def _send(self, action: a.Send) -> httpx.Response:
+        request = self._http.build_request(
+            action.method, action.url, params=action.params, headers=action.headers,
+            json=action.json, timeout=action.timeout,
+        )
+        return self._http.send(request, stream=action.stream)
+
+
+def _connect(action: a.Connect) -> object:
+    from websockets.sync.client import connect
+
+    return connect(action.url, additional_headers=dict(action.headers),
+                   open_timeout=action.limit, close_timeout=1)
+
+
+def _call(action: a.Call) -> object:
+    return action.callback(action.arg)
+
+
+_DONE = object()
+
+
+def _close(resource: object) -> None:
+    with contextlib.suppress(Exception):  # best effort: the peer may be gone
+        resource.close()  # type: ignore[attr-defined]
+
+
+def _close_all(step: a.Stepper) -> None:
+    for resource in step.left_open():
+        _close(resource)
+
+
+_PERFORM: dict[type, Callable[[Client, Any], Any]] = {
+    a.Send: Client._send,
+    a.Read: lambda c, x: x.response.read(),
+    a.Lines: lambda c, x: x.response.iter_lines(),
+    a.Next: lambda c, x: next(x.lines, None),
+    a.Connect: lambda c, x: _connect(x),
+    a.Transmit: lambda c, x: x.socket.send(x.text),
+    a.Receive: lambda c, x: x.socket.recv(timeout=x.limit),
+    a.Close: lambda c, x: _close(x.resource),
+    a.Sleep: lambda c, x: _sleep(x.seconds),
+    a.Call: lambda c, x: _call(x),
+}
+"""What each action is, blocking."""

@@ -3,6 +3,7 @@
     jobgate submit --query TEXT [--mode M] [--agents a,b] [--primary X]
                    [--priority P] [--wait] [--json]
     jobgate status|result|cancel|watch ID
+    jobgate watch ID ID ... | --all [--json]    many jobs on one connection
 
 Every command takes `--url`/`--token` (or JOBGATE_URL/JOBGATE_TOKEN) and
 speaks HTTP only. Results go to stdout, messages to stderr. While `submit
@@ -26,13 +27,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from jobgate.agents.models import AgentName
+from jobgate.client._models import AGENT_NAMES, COORDINATION_MODES
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from jobgate.client._core import Progress
     from jobgate.client._sync import Client
+    from jobgate.client._tracker import Progress
     from jobgate.models import JobResultResponse
 
 ShowResult = Callable[["JobResultResponse"], object]
@@ -54,7 +55,7 @@ CancelOnAbort = Annotated[
     bool, typer.Option(help="Cancel the job when the wait is stopped (Ctrl-C, timeout).")
 ]
 MODES = "sequential, parallel, collaborative (default), debate or enhanced_collaborative."
-AGENTS = ", ".join(a.value for a in AgentName)
+AGENTS = ", ".join(AGENT_NAMES)
 AGENTS_HELP = f"Supporting agents, comma-separated: {AGENTS}."
 JobId = Annotated[str, typer.Argument(help="The job id.")]
 WAIT_HELP = ("Wait for the result: a progress bar on a terminal, else one line per state "
@@ -109,10 +110,9 @@ def _agents(value: str | None) -> list[str] | None:
     if not value:
         return None
     names = [a.strip() for a in value.split(",") if a.strip()]
-    known = {a.value for a in AgentName}
-    bad = [a for a in names if a not in known]
+    bad = [a for a in names if a not in AGENT_NAMES]
     if bad:
-        raise typer.BadParameter(f"unknown agent(s) {bad}; known: {sorted(known)}")
+        raise typer.BadParameter(f"unknown agent(s) {bad}; known: {sorted(AGENT_NAMES)}")
     return names
 
 
@@ -182,17 +182,15 @@ def submit(
     token: Token = None,
 ) -> None:
     """Submit a multi-agent job; with --wait, follow its progress and print the result."""
-    from jobgate.agents.models import CoordinationMode
     from jobgate.client._output import Lines
     from jobgate.job import Priority
 
     request: dict[str, Any] = {"query": query, "supporting_agents": _agents(agents)}
     if mode is not None:
-        _choice(CoordinationMode, mode, "--mode")
-        request["coordination_mode"] = mode
+        request["coordination_mode"] = _choice(COORDINATION_MODES, mode, "--mode")
     if primary is not None:
-        request["primary_agent"] = _choice(AgentName, primary, "--primary")
-    prio = _choice(Priority, priority, "--priority") if priority else None
+        request["primary_agent"] = _choice(AGENT_NAMES, primary, "--primary")
+    prio = _choice(tuple(Priority), priority, "--priority") if priority else None
     request = {k: v for k, v in request.items() if v is not None}
     lines = None if not as_json and sys.stdout.isatty() else Lines(typer.echo, as_json=as_json)
     with _errors(lines.on_result if lines else None), _client(url, token) as client:
@@ -224,11 +222,11 @@ def submit(
             _print_result(result)
 
 
-def _choice(enum: Callable[[str], Any], value: str, flag: str) -> str:
-    try:
-        return str(enum(value).value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not valid", param_hint=flag) from None
+def _choice(known: tuple[str, ...], value: str, flag: str) -> str:
+    if value not in known:
+        raise typer.BadParameter(f"{value!r} is not valid; one of {', '.join(known)}",
+                                 param_hint=flag)
+    return value
 
 
 def status(
@@ -265,29 +263,69 @@ def cancel(job_id: JobId, url: Url = None, token: Token = None) -> None:
 
 
 def watch(
-    job_id: JobId,
+    job_ids: Annotated[list[str] | None, typer.Argument(help="The job id(s).")] = None,
+    every: Annotated[bool, typer.Option(
+        "--all", help="Every job of yours, also those submitted later (until Ctrl-C).")] = False,
     as_json: JsonLines = False,
     tokens: Annotated[bool, typer.Option(help="Show streamed tokens too.")] = False,
     timeout: Timeout = None,
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """Print the job's events as they happen until it ends (one JSON object a
-    line with --json, the result last)."""
+    """Print a job's events as they happen until it ends (one JSON object a
+    line with --json, the result last). Several ids, or --all, follow many
+    jobs on one connection: each line then starts with (or has) its job id."""
     from jobgate.client._output import Lines
 
+    ids = job_ids or []
+    if not ids and not every:
+        raise typer.BadParameter("give a job id, or --all", param_hint="JOB_IDS")
+    if every or len(ids) > 1:
+        raise typer.Exit(_watch_many(ids, every, as_json, tokens, timeout, url, token))
     lines = Lines(typer.echo, as_json=as_json, everything=True, tokens=tokens)
     with _errors(lines.on_result), _client(url, token) as client:
         try:
             result = client.wait(
-                job_id, on_event=lines.on_event, on_progress=lines.on_progress, timeout=timeout
+                ids[0], on_event=lines.on_event, on_progress=lines.on_progress, timeout=timeout
             )
         except KeyboardInterrupt:
-            raise _aborted(job_id, False) from None
+            raise _aborted(ids[0], False) from None
         lines.on_result(result)
+
+
+def _watch_many(
+    ids: list[str], every: bool, as_json: bool, tokens: bool, timeout: float | None,
+    url: str | None, token: str | None,
+) -> int:
+    """Follow many jobs on one socket; the exit code of the worst ending."""
+    from jobgate.client._output import UpdateLines
+
+    lines = UpdateLines(typer.echo, as_json=as_json, tokens=tokens)
+    with _errors(), _client(url, token) as client:
+        try:
+            for update in client.watch(ids, all=every, timeout=timeout):
+                lines.on_update(update)
+        except KeyboardInterrupt:
+            err.print("stopped watching")
+            return EXIT_ABORTED
+    ended = set(lines.outcomes.values())
+    if ended & {"failed", "error"}:
+        return EXIT_FAILED
+    return EXIT_CANCELLED if "cancelled" in ended else EXIT_OK
 
 
 def register(app: typer.Typer) -> None:
     """Add the client commands to the `jobgate` command."""
     for command in (submit, status, result, cancel, watch):
         app.command()(command)
+
+
+def main() -> None:
+    """`jobgate` of the client-only distribution: the client commands alone."""
+    app = typer.Typer(no_args_is_help=True, add_completion=False,
+                      help="jobgate: submit and follow jobs over HTTP.")
+    register(app)
+    try:
+        app()
+    except KeyboardInterrupt:
+        raise SystemExit(EXIT_ABORTED) from None
