@@ -29,6 +29,7 @@ from jobgate.job import TIMEOUT, next_retry_delay, should_retry
 from jobgate.settings import Settings
 from jobgate.store.connection import STORE_DOWN, TRANSIENT
 from jobgate.store.jobs import Claimed, JobStore, Outcome
+from jobgate.store.operators import WorkerCard
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._hurry = asyncio.Event()
         self._stop_requested_at: float | None = None
+        self._started_at = time.time()
 
     # -- lifecycle -------------------------------------------------------
     def request_stop(self, *, now: bool = False) -> None:
@@ -113,6 +115,8 @@ class Worker:
             for t in helpers:
                 t.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
+            with contextlib.suppress(*TRANSIENT):  # else its card expires by itself
+                await self.store.unregister_worker(self.id)
             log.info("worker stopped", extra={"worker": self.id})
 
     async def _drain(self) -> None:
@@ -311,6 +315,9 @@ class Worker:
         while True:
             await asyncio.sleep(self.settings.heartbeat_s)
             held = {j: r.claimed.lease for j, r in self._running.items() if not r.lost}
+            with contextlib.suppress(*TRANSIENT):  # operators see it live (/api/admin/workers)
+                await self.store.register_worker(
+                    WorkerCard(self.id, self.concurrency, list(held), self._started_at))
             if not held:
                 continue
             try:
