@@ -177,6 +177,27 @@ class JobStore(OperatorReads):
             raise JobNotFound(job_id)
         return job, now
 
+    async def active_now(self, owner: str) -> tuple[list[str], int]:
+        """The owner's pending and running job ids and the server's clock, read
+        in one MULTI: a job created after that clock is not among them (per-user
+        feeds then follow new jobs with `created_after`)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.smembers(self.keys.active(owner))
+            pipe.time()
+            ids, (sec, usec) = await pipe.execute()
+        return sorted(ids), int(sec) * 1_000_000 + int(usec)
+
+    async def created_after(
+        self, owner: str, after_us: int, limit: int
+    ) -> list[tuple[str, int]]:
+        """The owner's jobs created after `after_us`, oldest first, with their
+        creation times (the owner index; no scan)."""
+        rows = cast(list[tuple[str, float]], await self.redis.zrangebyscore(
+            self.keys.owner_jobs(owner), f"({after_us}", "+inf", start=0, num=limit,
+            withscores=True,
+        ))
+        return [(str(job_id), int(score)) for job_id, score in rows]
+
     async def list_jobs(
         self, owner: str, limit: int, before_us: int | None = None
     ) -> tuple[list[Job], int | None, int]:
