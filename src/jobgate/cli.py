@@ -3,6 +3,8 @@
     jobgate up       API + workers + demo page (+ embedded Valkey when no URL)
     jobgate api      the HTTP API alone
     jobgate worker   a worker process alone
+    jobgate archiver the history archiver alone (workers run one too)
+    jobgate db upgrade   bring the history database's schema up to date
     jobgate token    mint a bearer token
 """
 
@@ -210,6 +212,7 @@ def _up(
         embedded = EmbeddedValkey(settings.data_dir / "valkey")
         settings.redis_url = embedded.start()
     try:
+        _upgrade_history(settings)
         settings.auth_secret = settings.auth_secret or _secret(settings.data_dir)
         token = mint_token(settings.auth_secret, "demo")
         settings.demo_token = token if served else None
@@ -267,6 +270,65 @@ async def _worker_main(settings: Settings, concurrency: int | None, burst: bool)
     from jobgate.worker import serve
 
     await serve(settings, registry(settings), concurrency=concurrency, burst=burst)
+
+
+db_app = typer.Typer(no_args_is_help=True, help="The history database (SQL).")
+app.add_typer(db_app, name="db")
+
+
+def _upgrade_history(settings: Settings) -> None:
+    from jobgate.history.db import database_url, make_safe, upgrade
+
+    try:
+        _run(upgrade(settings))
+    except Exception as exc:  # the driver's own errors: say which database and why
+        raise ConfigError(
+            f"history database {make_safe(database_url(settings))}: cannot upgrade: {exc}"
+        ) from exc
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the history tables (JOBGATE_DATABASE_URL; unset: SQLite in data dir)."""
+    from jobgate.history.db import database_url, make_safe
+
+    settings = Settings()
+    logs.setup(settings.log_level, settings.log_json)
+    _upgrade_history(settings)
+    console.print(f"history database up to date: {make_safe(database_url(settings))}",
+                  markup=False, highlight=False)
+
+
+@app.command()
+def archiver(
+    burst: Annotated[bool, typer.Option(help="Drain the outbox once and exit.")] = False,
+) -> None:
+    """The archiver alone: copies ended jobs from Valkey's outbox into the history database."""
+    settings = Settings()
+    logs.setup(settings.log_level, settings.log_json)
+    _require_url(settings)
+    _run(_archiver_main(settings, burst))
+
+
+async def _archiver_main(settings: Settings, burst: bool) -> None:
+    from jobgate.history.archiver import Archiver
+    from jobgate.history.db import open_history
+    from jobgate.services import Services
+
+    svc = await Services.open(settings)
+    history = open_history(settings)
+    arch = Archiver(svc.redis, settings, history)
+    try:
+        if burst:
+            await arch.step()
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, arch.request_stop)
+        await arch.run()
+    finally:
+        await svc.close()
+        await history.close()
 
 
 @app.command()

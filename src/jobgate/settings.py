@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     archive_poll_s: float = Field(default=1.0, gt=0)
     archive_outbox_alert: int = Field(default=100_000, ge=1)  # past it: keep all, raise a metric
     archive_prune_every_s: float = Field(default=3600.0, gt=0)
+    # The archiver brings the schema up to date before its first batch (locked, so
+    # safe from many processes); off when a deploy runs `jobgate db upgrade` itself.
+    database_auto_upgrade: bool = True
 
     heartbeat_s: float = Field(default=1.0, gt=0)
     worker_concurrency: int = Field(default=32, ge=1)

@@ -389,17 +389,24 @@ async def serve(
     """Run one worker until SIGTERM/SIGINT (or, in burst mode, an empty queue)."""
     import signal
 
+    from jobgate.history.archiver import Archiver
+    from jobgate.history.db import open_history
     from jobgate.services import Services
 
     concurrency = concurrency or settings.worker_concurrency
     svc = await Services.open(settings, workers_concurrency=concurrency)
     w = Worker(svc.store, handlers, settings, blocking_redis=svc.blocking,
                concurrency=concurrency, burst=burst)
+    history = open_history(settings)
+    archiver = Archiver(svc.redis, settings, history)  # every worker process archives
+    archiver.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, w.request_stop)
     try:
         await w.run()
     finally:
+        await archiver.stop()
         await svc.close()
+        await history.close()
     return w

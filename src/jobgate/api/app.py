@@ -22,6 +22,8 @@ from jobgate.api.cors import add_cors
 from jobgate.api.limits import BodyLimit
 from jobgate.api.waiting import Waiters
 from jobgate.handlers import registry
+from jobgate.history.archiver import Archiver
+from jobgate.history.db import open_history
 from jobgate.services import Services
 from jobgate.settings import Settings
 from jobgate.worker import Worker
@@ -70,6 +72,10 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
         per_worker = concurrency or settings.worker_concurrency
         svc = await Services.open(settings, workers_concurrency=workers * per_worker)
         app.state.svc = svc
+        app.state.history = history = open_history(settings)  # reads beyond the TTL
+        archiver = Archiver(svc.redis, settings, history) if workers else None
+        if archiver is not None:  # where workers run, terminal jobs are archived
+            archiver.start()
         await auth.open()
         app.state.loop = asyncio.get_running_loop()  # for the shutdown signal (cli.py)
         svc.notifier.start()
@@ -89,7 +95,10 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
             for w in pool:
                 w.request_stop()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if archiver is not None:
+                await archiver.stop()
             await svc.close()
+            await history.close()
             await auth.aclose()
 
     app = FastAPI(

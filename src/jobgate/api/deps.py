@@ -1,5 +1,5 @@
 """Typed dependencies of the endpoints: the services, the waiters, the job
-kind, and the JSON body check.
+kind, the history database, and the JSON body check.
 
 Each is `async`: FastAPI runs a plain `def` dependency in a thread, a hop
 per request that costs more than the work.
@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 
 from jobgate.api.waiting import Waiters
 from jobgate.errors import UnsupportedMediaType
+from jobgate.history.db import History
 from jobgate.services import Services
 from jobgate.settings import Settings
 
@@ -49,8 +50,15 @@ async def waiters(request: Request) -> Waiters:
     return w
 
 
+async def history(request: Request) -> History:
+    """The history database (jobs Valkey has let go); opened by the app's lifespan."""
+    h: History = request.app.state.history
+    return h
+
+
 Svc = Annotated[Services, Depends(services)]
 Waiting = Annotated[Waiters, Depends(waiters)]
+Hist = Annotated[History, Depends(history)]
 
 
 def is_json(content_type: str | None) -> bool:

@@ -7,6 +7,7 @@ No `from __future__ import annotations` here: FastAPI reads these signatures.
 """
 
 import re
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -16,12 +17,17 @@ from sse_starlette import EventSourceResponse
 
 from jobgate import metrics
 from jobgate.api.auth import Owner
-from jobgate.api.deps import JobKind, Svc, Waiting
+from jobgate.api.deps import Hist, JobKind, Svc, Waiting
 from jobgate.api.stream import event_stream
+from jobgate.api.user_feed import user_events
 from jobgate.api.views import etag, result_view, retry_after, status_view
 from jobgate.api.waiting import Waiters, wait_for_change
+from jobgate.api.ws import socket
 from jobgate.errors import InvalidRequest, JobNotFound
-from jobgate.job import TERMINAL, Job, Priority, is_valid_job_id, us_to_datetime
+from jobgate.history import cursor as history_cursor
+from jobgate.history.db import History
+from jobgate.history.reads import as_filter, find_job, list_page
+from jobgate.job import TERMINAL, Job, JobState, Priority, is_valid_job_id, us_to_datetime
 from jobgate.models import (
     ErrorResponse,
     JobListResponse,
@@ -98,55 +104,86 @@ def status_response(job: Job, now: int, waiters: Waiters, code: int = 200) -> Re
     return JSONResponse(view.model_dump(mode="json"), status_code=code, headers=headers)
 
 
+async def archived(history: History, job_id: str, owner: str, missing: JobNotFound) -> Job:
+    """Once Valkey has let a job go, the owner's job from history, else the same 404."""
+    job = await find_job(history, job_id, owner) if is_valid_job_id(job_id) else None
+    if job is None:
+        raise missing
+    return job
+
+
+async def get_owned(svc: Services, history: History, job_id: str, owner: str) -> tuple[Job, int]:
+    try:
+        return await svc.store.get_owned(job_id, owner)
+    except JobNotFound as exc:
+        job = await archived(history, job_id, owner, exc)
+        return job, job.completed_us or 0
+
+
 async def status(
     job_id: str,
     owner: Owner,
     svc: Svc,
+    history: Hist,
     waiters: Waiting,
     wait: Annotated[float, Query(ge=0, le=50)] = 0,
     if_none_match: Annotated[str | None, Header(max_length=100)] = None,
 ) -> Response:
     """The job's status; `?wait=S` returns as soon as it changes (long-poll)."""
     if wait <= 0:
-        job, now = await svc.store.get_owned(job_id, owner)
+        job, now = await get_owned(svc, history, job_id, owner)
         waiters.polled(job_id)
         return status_response(job, now, waiters)
-    with waiters.waiting("long_poll"):
-        job, now = await wait_for_change(svc, job_id, owner, wait, if_none_match)
+    try:
+        with waiters.waiting("long_poll"):
+            job, now = await wait_for_change(svc, job_id, owner, wait, if_none_match)
+    except JobNotFound as exc:  # ended and gone from Valkey: nothing more will change
+        job = await archived(history, job_id, owner, exc)
+        now = job.completed_us or 0
     return status_response(job, now, waiters)
 
 
-async def result(job_id: str, owner: Owner, svc: Svc, waiters: Waiting) -> Response:
+async def result(job_id: str, owner: Owner, svc: Svc, history: Hist, waiters: Waiting) -> Response:
     """The result once the job has ended; 202 with its status before."""
-    job, now = await svc.store.get_owned(job_id, owner)
+    job, now = await get_owned(svc, history, job_id, owner)
     if not job.terminal:
         return status_response(job, now, waiters, code=202)
     return result_response(job)
 
 
-async def cancel(job_id: str, owner: Owner, svc: Svc, waiters: Waiting) -> Response:
+async def cancel(
+    job_id: str, owner: Owner, svc: Svc, history: Hist, waiters: Waiting
+) -> Response:
     """Cancel the job: a pending job at once, a running one within a second."""
     if not is_valid_job_id(job_id):
         raise JobNotFound(job_id)
-    await svc.store.cancel(job_id, owner)
-    job, now = await svc.store.get_owned(job_id, owner)
+    try:
+        await svc.store.cancel(job_id, owner)
+    except JobNotFound as exc:  # archived and gone from Valkey: ended, as a cancel finds it
+        await archived(history, job_id, owner, exc)
+    job, now = await get_owned(svc, history, job_id, owner)
     return status_response(job, now, waiters)
 
 
 async def list_jobs(
     owner: Owner,
     svc: Svc,
+    history: Hist,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,20}$")] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description=(
+        "`next` of the previous page, sent with the same filters"))] = None,
+    status: Annotated[JobState | None, Query()] = None,
+    mode: Annotated[str | None, Query(max_length=32)] = None,
+    product_id: Annotated[str | None, Query(max_length=200)] = None,
+    since: Annotated[datetime | None, Query(description="created at or after")] = None,
+    until: Annotated[datetime | None, Query(description="created before")] = None,
 ) -> JobListResponse:
-    """The caller's jobs, newest first."""
-    jobs, nxt, now = await svc.store.list_jobs(
-        owner, limit, int(cursor) if cursor is not None else None
-    )
-    return JobListResponse(
-        jobs=[status_view(j, now) for j in jobs],
-        next=str(nxt) if nxt is not None else None,
-    )
+    """The caller's jobs, newest first: live ones from Valkey and ended ones from
+    history in one order; `next` is an opaque cursor (null on the last page)."""
+    after = history_cursor.decode(cursor) if cursor is not None else None
+    f = as_filter(status, mode, product_id, since, until)
+    page = await list_page(svc.store, history, owner, f, after, limit)
+    return JobListResponse(jobs=[status_view(j, page.now_us) for j in page.jobs], next=page.next)
 
 
 async def events(
@@ -182,6 +219,12 @@ def add_routes(router: APIRouter) -> None:
     router.add_api_route("/jobs", list_jobs, response_model=JobListResponse)
     router.add_api_route(
         "/jobs/{job_id}/events", events, response_class=EventSourceResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    # Every job of the caller on one connection (docs/websocket.md).
+    router.add_api_websocket_route("/ws", socket)
+    router.add_api_route(
+        "/events", user_events, response_class=EventSourceResponse,
         responses={200: {"content": {"text/event-stream": {}}}},
     )
 

@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from jobgate import metrics
 from jobgate.history import repo
-from jobgate.history.db import History
+from jobgate.history.db import History, upgrade_engine
 from jobgate.history.record import row_values
 from jobgate.job import next_retry_delay
 from jobgate.settings import Settings
@@ -57,6 +57,8 @@ class Archiver:
         self._failures = 0
         self._pruned_at = 0.0
         self._over = False
+        self._schema_ok = False
+        self._task: asyncio.Task[None] | None = None
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -149,6 +151,9 @@ class Archiver:
         """One round: hold the lease, drain what is there, prune when due."""
         if not await self.outbox.lease(self.token, self.settings.lease_ms):
             return 0
+        if not self._schema_ok and self.settings.database_auto_upgrade:
+            await upgrade_engine(self.history.engine)
+        self._schema_ok = True
         total = 0
         while not self._stop.is_set():
             n = await self.drain_batch()
@@ -184,3 +189,13 @@ class Archiver:
         finally:
             with contextlib.suppress(*TRANSIENT):
                 await self.outbox.release(self.token)
+
+    def start(self) -> None:
+        """Run in the background of this process (workers, `jobgate up`)."""
+        self._task = asyncio.create_task(self.run(), name="archiver")
+
+    async def stop(self) -> None:
+        """Finish the batch in hand, release the lease; what is left waits in the outbox."""
+        self.request_stop()
+        if self._task is not None:
+            await self._task

@@ -9,6 +9,10 @@ processes, workers (the archiver) and the CLI all come through
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,10 +30,14 @@ from sqlalchemy.ext.asyncio import (
 
 from jobgate.settings import Settings
 
-__all__ = ["History", "database_url", "open_history", "upgrade", "upgrade_url"]
+__all__ = [
+    "History", "database_url", "make_safe", "open_history", "open_url", "upgrade", "upgrade_engine",
+    "upgrade_url",
+]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _SQLITE_BUSY_MS = 10_000  # several processes write one SQLite file: wait, don't fail
+_PG_LOCK = 0x6A6F6267  # "jobg": the advisory lock key of schema upgrades
 
 
 def database_url(settings: Settings) -> str:
@@ -43,6 +51,11 @@ def database_url(settings: Settings) -> str:
     if url.startswith("sqlite://"):
         return "sqlite+aiosqlite://" + url[len("sqlite://"):]
     return url
+
+
+def make_safe(url: str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -98,17 +111,38 @@ def _alembic_config() -> Config:
 
 
 def _upgrade_on(conn: Connection, revision: str) -> None:
+    if conn.dialect.name == "postgresql":  # several processes may start at once
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK})")
     cfg = _alembic_config()
     cfg.attributes["connection"] = conn
     command.upgrade(cfg, revision)
 
 
+@contextlib.asynccontextmanager
+async def _sqlite_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """SQLite has no advisory lock: a lock file beside the database, held while upgrading."""
+    db = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not db or db == ":memory:":
+        yield
+        return
+    fd = os.open(f"{db}.upgrade-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring the schema to `revision` (Alembic, one transaction, one process at a time)."""
+    async with _sqlite_lock(engine), engine.begin() as conn:
+        await conn.run_sync(_upgrade_on, revision)
+
+
 async def upgrade_url(url: str, revision: str = "head") -> None:
-    """Bring the schema at `url` to `revision` (Alembic, in one transaction)."""
     engine = _engine(url)
     try:
-        async with engine.begin() as conn:
-            await conn.run_sync(_upgrade_on, revision)
+        await upgrade_engine(engine, revision)
     finally:
         await engine.dispose()
 
