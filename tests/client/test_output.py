@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 import jobgate
-from jobgate.client._tracker import Tracker
 from jobgate.client._output import Lines, changes, event_line
+from jobgate.client._tracker import Tracker
 from jobgate.models import JobEvent, JobStatusResponse
 
 JOB = "0b9e7f64-9d1c-4f34-a1b1-0a6c1d2c3e4f"

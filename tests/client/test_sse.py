@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from jobgate.client._tracker import Tracker, next_channel
 from jobgate.client._sse import SSEDecoder, event_key
+from jobgate.client._tracker import Tracker, next_channel
 from jobgate.job import JobState
 from jobgate.models import JobEvent, JobStatusResponse
 
