@@ -61,6 +61,7 @@ def _secret(data_dir: Path) -> str:
 
 
 UP_SHUTDOWN_GRACE_S = 2.0
+WS_CLOSE_WAIT_S = 2.0  # at shutdown, for every WebSocket to be closed with 1001
 
 
 def up_grace_s(settings: Settings) -> float:
@@ -98,6 +99,9 @@ def _begin_stop(api: Any, now: bool) -> None:
     svc = getattr(api.state, "svc", None)
     if svc is not None:
         svc.notifier.close_waits()
+    connections = getattr(api.state, "connections", None)
+    if connections is not None:
+        connections.close_all()  # every WebSocket gets 1001, every user feed ends
     for w in getattr(api.state, "workers", []):
         w.request_stop(now=now)
 
@@ -127,6 +131,10 @@ def _server(config: Any, on_ready: Callable[[], None] | None) -> Any:
                 on_ready()
 
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            connections = getattr(api.state, "connections", None)
+            if connections is not None:  # our 1001 first: uvicorn would send 1012
+                connections.close_all()
+                await connections.wait_closed(WS_CLOSE_WAIT_S)
             await super().shutdown(sockets)
             app_stopped = getattr(self.lifespan, "shutdown_event", None)
             if self.force_exit and app_stopped is not None and not app_stopped.is_set():

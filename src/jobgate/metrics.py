@@ -33,7 +33,12 @@ def http_requests(route: str, method: str, code: int) -> Counter:
     return HTTP_REQUESTS.labels(route, method, str(code))
 
 
-WAITING_BY_CHANNEL = {c: WAITING_CLIENTS.labels(c) for c in ("sse", "long_poll", "poll")}
+WAITING_BY_CHANNEL = {
+    c: WAITING_CLIENTS.labels(c) for c in ("sse", "long_poll", "poll", "websocket")
+}
+WS_CLOSED = Counter(
+    "jobgate_ws_closed", "WebSockets the server closed, by close code", ["code"]
+)
 VALKEY_MEMORY = Gauge("jobgate_valkey_memory_bytes", "used_memory reported by Valkey")
 
 # The SQL archive (history/archiver.py): the outbox waiting in Valkey and how far behind.

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jobgate import __version__, metrics
 from jobgate.api import docs, errors, multi_agent, ops, web
 from jobgate.api.auth import Authenticator
+from jobgate.api.connections import Connections, TransportProbe
 from jobgate.api.cors import add_cors
 from jobgate.api.limits import BodyLimit
 from jobgate.api.waiting import Waiters
@@ -112,6 +113,7 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
     app.state.settings = settings
     app.state.auth = auth
     app.state.waiters = Waiters()
+    app.state.connections = Connections(settings.ws_max_sockets_per_user)  # /ws, /events
     app.state.started = time.time()
     errors.install(app)
     app.include_router(multi_agent.router())
@@ -123,4 +125,5 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(errors.MiddlewareErrors)  # maps what BodyLimit raises
     add_cors(app, settings)  # outermost: error answers carry CORS headers too
+    app.add_middleware(TransportProbe)  # sees the server's own `send` (api/connections.py)
     return app

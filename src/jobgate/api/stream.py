@@ -1,5 +1,9 @@
 """A job's event log as Server-Sent Events: from the start or after
-`Last-Event-ID`, then new events as they land, until the terminal one."""
+`Last-Event-ID`, then new events as they land, until the terminal one.
+
+The per-user feeds (api/feed.py) follow each job with the same reads:
+`next_events`, `is_terminal`, `result_body`.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +22,11 @@ from jobgate.store.jobs import RawEvent
 _BATCH = 500  # a full batch means more are waiting: read again before sleeping
 
 
-def _is_terminal(etype: str, data: str) -> bool:
+def is_terminal(etype: str, data: str) -> bool:
     return etype == "state" and serde.loads(data).get("status") in TERMINAL
 
 
-async def _next_events(
+async def next_events(
     svc: Services, job_id: str, owner: str, last: str | None
 ) -> list[RawEvent] | None:
     """The events after `last`; None when the stream should end with nothing
@@ -40,16 +44,17 @@ async def _next_events(
     return batch
 
 
-async def _result_event(svc: Services, job_id: str) -> ServerSentEvent | None:
-    """The body of GET /result as a `result` event (no id: not part of the log).
+async def result_body(svc: Services, job_id: str) -> str | None:
+    """The body of GET /result as JSON, once the job has ended.
 
-    Sent just before the terminal event, it spares a waiting client its last
-    request, and a client that stops at the terminal event has it already.
+    Sent as a `result` event (no id: not part of the log) just before the
+    terminal event, it spares a waiting client its last request, and a
+    client that stops at the terminal event has it already.
     """
     job = await svc.store.get(job_id)
     if job is None or not job.terminal:
         return None
-    return ServerSentEvent(data=result_view(job).model_dump_json(), event="result")
+    return result_view(job).model_dump_json()
 
 
 async def event_stream(
@@ -61,13 +66,13 @@ async def event_stream(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + svc.settings.sse_max_connection_s
     with waiters.waiting("sse"), svc.notifier.watch(job_id) as w:
-        while (batch := await _next_events(svc, job_id, owner, last)) is not None:
+        while (batch := await next_events(svc, job_id, owner, last)) is not None:
             for eid, etype, data in batch:
                 last = eid
                 event = ServerSentEvent(data=data, event=etype, id=eid)
-                if _is_terminal(etype, data):
-                    if (result := await _result_event(svc, job_id)) is not None:
-                        yield result
+                if is_terminal(etype, data):
+                    if (result := await result_body(svc, job_id)) is not None:
+                        yield ServerSentEvent(data=result, event="result")
                     yield event
                     return
                 yield event
