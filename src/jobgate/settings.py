@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     sync_wait_s: float = Field(default=50.0, ge=0)
     max_active_jobs_per_user: int = Field(default=20, ge=1)
     max_request_bytes: int = Field(default=1_000_000, ge=1024)
+    max_document_bytes: int = Field(default=200_000, ge=1)  # a product document's text (UTF-8)
     events_maxlen: int = Field(default=10_000, ge=10)
     idempotency_ttl_s: int = Field(default=86_400, ge=60)
 

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobgate import __version__, metrics
-from jobgate.api import docs, errors, multi_agent, ops, web
+from jobgate.api import admin, docs, errors, multi_agent, ops, web
 from jobgate.api.auth import Authenticator
 from jobgate.api.connections import Connections, TransportProbe
 from jobgate.api.cors import add_cors
@@ -117,6 +117,7 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
     app.state.started = time.time()
     errors.install(app)
     app.include_router(multi_agent.router())
+    app.include_router(admin.router())
     app.include_router(ops.router())
     app.include_router(web.router(settings))
     app.include_router(docs.router(app.title, app.openapi_url or "/openapi.json"))
