@@ -20,7 +20,9 @@ from jobgate.api import admin, docs, errors, multi_agent, ops, web
 from jobgate.api.auth import Authenticator
 from jobgate.api.connections import Connections, TransportProbe
 from jobgate.api.cors import add_cors
+from jobgate.api.documents import router as documents_router
 from jobgate.api.limits import BodyLimit
+from jobgate.api.stats import router as stats_router
 from jobgate.api.waiting import Waiters
 from jobgate.handlers import registry
 from jobgate.history.archiver import Archiver
@@ -81,7 +83,7 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
         app.state.loop = asyncio.get_running_loop()  # for the shutdown signal (cli.py)
         svc.notifier.start()
         pool = [
-            Worker(svc.store, registry(settings), settings, blocking_redis=svc.blocking,
+            Worker(svc.store, registry(settings, history), settings, blocking_redis=svc.blocking,
                    concurrency=concurrency)
             for _ in range(workers)
         ]
@@ -118,6 +120,8 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
     errors.install(app)
     app.include_router(multi_agent.router())
     app.include_router(admin.router())
+    app.include_router(stats_router())
+    app.include_router(documents_router())
     app.include_router(ops.router())
     app.include_router(web.router(settings))
     app.include_router(docs.router(app.title, app.openapi_url or "/openapi.json"))
