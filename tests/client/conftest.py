@@ -3,12 +3,17 @@ and httpx transports that get between the client and the server."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+import jobgate
+import jobgate.client
 from jobgate.embedded import EmbeddedValkey
 from tests.server import Stack
 
@@ -82,3 +87,70 @@ class AsyncRecording(httpx.AsyncHTTPTransport):
 
     def paths(self, suffix: str) -> list[httpx.Request]:
         return [r for r in self.seen if r.url.path.endswith(suffix)]
+
+
+# -- one test, both clients ----------------------------------------------------------
+
+Flavour = str  # "sync" | "async"
+
+
+class AsyncDriven:
+    """An `AsyncClient` behind the blocking API of `Client`: each call runs on one
+    private event loop, so a test written once runs against both clients."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        self._runner = asyncio.Runner()
+        self.client = jobgate.AsyncClient(*args, **kw)
+
+    def __enter__(self) -> AsyncDriven:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._runner.run(self.client.aclose())
+        self._runner.close()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.client, name)
+        if not inspect.iscoroutinefunction(attr):
+            return attr
+        return lambda *a, **k: self._runner.run(attr(*a, **k))
+
+    def watch(self, *args: Any, **kw: Any) -> Iterator[jobgate.client.JobUpdate]:
+        updates = self.client.watch(*args, **kw)
+
+        async def step() -> jobgate.client.JobUpdate:
+            return await anext(updates)
+
+        try:
+            while True:
+                try:
+                    yield self._runner.run(step())
+                except StopAsyncIteration:
+                    return
+        finally:
+            self._runner.run(updates.aclose())  # type: ignore[attr-defined]
+
+    def run_async(self, coro: Any) -> Any:
+        return self._runner.run(coro)
+
+
+AnyClient = Any  # jobgate.Client | AsyncDriven: the same blocking methods
+
+
+@pytest.fixture(params=["sync", "async"])
+def flavour(request: pytest.FixtureRequest) -> Flavour:
+    return str(request.param)
+
+
+def make_client(flavour: Flavour, *args: Any, **kw: Any) -> AnyClient:
+    """A `Client`, or an `AsyncClient` driven through `AsyncDriven`."""
+    if flavour == "sync":
+        return jobgate.Client(*args, **kw)
+    return AsyncDriven(*args, **kw)
+
+
+def recording(flavour: Flavour, refuse: dict[str, int] | None = None) -> Any:
+    return Recording(refuse) if flavour == "sync" else AsyncRecording(refuse)
