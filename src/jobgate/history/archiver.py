@@ -18,7 +18,9 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from redis.asyncio import Redis
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
@@ -33,6 +35,7 @@ from jobgate.store.connection import TRANSIENT
 from jobgate.store.outbox import Outbox, Pending
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _now() -> datetime:
@@ -44,6 +47,23 @@ def _connection_trouble(exc: SQLAlchemyError) -> bool:
     return isinstance(exc, OperationalError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
+
+
+class DatabaseDown(Exception):
+    """The history database failed outside SQLAlchemy's own errors (a driver's
+    socket error on connect, say); the jobs stay in the outbox."""
+
+
+async def _counted(op: str, call: Awaitable[T]) -> T:
+    """Await a database call; count any failure under `op` (metrics) and re-raise it."""
+    try:
+        return await call
+    except SQLAlchemyError:
+        metrics.DATABASE_ERRORS.labels(op).inc()
+        raise
+    except Exception as exc:
+        metrics.DATABASE_ERRORS.labels(op).inc()
+        raise DatabaseDown(f"{type(exc).__name__}: {exc}") from exc
 
 
 class Archiver:
@@ -82,9 +102,8 @@ class Archiver:
             metrics.ARCHIVE_MISSING.inc(len(missing))
             log.error("outbox jobs gone from Valkey before archiving", extra={"n": len(missing)})
         try:
-            await repo.upsert_jobs(self.history, rows)
+            await _counted("archive", repo.upsert_jobs(self.history, rows))
         except SQLAlchemyError as exc:
-            metrics.DATABASE_ERRORS.labels("archive").inc()
             if _connection_trouble(exc) or len(rows) <= 1:
                 self._note_refused(rows, exc)
                 raise
@@ -97,9 +116,8 @@ class Archiver:
         done = []
         for row in rows:
             try:
-                await repo.upsert_jobs(self.history, [row])
+                await _counted("archive", repo.upsert_jobs(self.history, [row]))
             except SQLAlchemyError as exc:
-                metrics.DATABASE_ERRORS.labels("archive").inc()
                 if _connection_trouble(exc):
                     raise
                 self._note_refused([row], exc)
@@ -143,7 +161,7 @@ class Archiver:
             return 0
         self._pruned_at = loop.time()
         cutoff = _now() - timedelta(days=self.settings.history_retention_days)
-        n = await repo.prune(self.history, cutoff)
+        n = await _counted("prune", repo.prune(self.history, cutoff))
         metrics.HISTORY_PRUNED.inc(n)
         return n
 
@@ -152,7 +170,7 @@ class Archiver:
         if not await self.outbox.lease(self.token, self.settings.lease_ms):
             return 0
         if not self._schema_ok and self.settings.database_auto_upgrade:
-            await upgrade_engine(self.history.engine)
+            await _counted("upgrade", upgrade_engine(self.history.engine))
         self._schema_ok = True
         total = 0
         while not self._stop.is_set():
@@ -173,13 +191,12 @@ class Archiver:
                     await self.step()
                     await self.refresh_gauges()
                     self._failures = 0
-                except Exception as exc:
+                except Exception as exc:  # must outlive any outage of either side
                     self._failures += 1
-                    if not isinstance(exc, TRANSIENT):  # Valkey's own trouble is counted apart
-                        if not isinstance(exc, SQLAlchemyError):
-                            metrics.DATABASE_ERRORS.labels("connect").inc()
-                        log.warning("history database unavailable; jobs wait in the outbox",
-                                    extra={"error": str(exc)[:300]})
+                    where = "history database" if isinstance(
+                        exc, SQLAlchemyError | DatabaseDown) else "Valkey"
+                    log.warning(f"{where} unavailable; jobs wait in the outbox",
+                                extra={"error": str(exc)[:300]})
                     with contextlib.suppress(*TRANSIENT):
                         await self.refresh_gauges()
                     pause = max(pause, next_retry_delay(

@@ -58,23 +58,30 @@ def make_safe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(busy_ms: int) -> Any:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        _set_pragmas(dbapi_conn, busy_ms)
+
+    return on_connect
+
+
+def _set_pragmas(dbapi_conn: Any, busy_ms: int) -> None:
     """WAL so readers never block the archiver; foreign keys for ON DELETE CASCADE."""
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
+    cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
 
-def _engine(url: str) -> AsyncEngine:
+def _engine(url: str, sqlite_busy_ms: int = _SQLITE_BUSY_MS) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_busy_ms))
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
@@ -99,8 +106,9 @@ def open_history(settings: Settings) -> History:
     return open_url(database_url(settings))
 
 
-def open_url(url: str) -> History:
-    engine = _engine(url)
+def open_url(url: str, *, sqlite_busy_ms: int = _SQLITE_BUSY_MS) -> History:
+    """`sqlite_busy_ms`: how long a write waits for another's lock before failing."""
+    engine = _engine(url, sqlite_busy_ms)
     return History(engine, async_sessionmaker(engine, expire_on_commit=False))
 
 
