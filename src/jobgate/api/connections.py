@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import struct
 from collections.abc import Iterator
+from typing import Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -16,6 +17,16 @@ from jobgate.api.feed import Outbox
 from jobgate.api.feed_messages import Close
 
 TRANSPORT = "jobgate.transport"  # the scope key TransportProbe sets
+
+
+class Transport(Protocol):
+    """What `cut_off` needs of a connection's transport (asyncio's or uvloop's:
+    uvloop's do not subclass asyncio's, so they are recognised by shape)."""
+
+    def write(self, data: bytes) -> None: ...
+    def close(self) -> None: ...
+    def abort(self) -> None: ...
+    def is_closing(self) -> bool: ...
 
 
 class Connections:
@@ -76,6 +87,9 @@ class Connections:
         return True
 
 
+_TRANSPORT_METHODS = ("write", "close", "abort", "is_closing")
+
+
 class TransportProbe:
     """Pure ASGI: puts a WebSocket's transport in its scope.
 
@@ -92,7 +106,7 @@ class TransportProbe:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             transport = getattr(getattr(send, "__self__", None), "transport", None)
-            if isinstance(transport, asyncio.WriteTransport):
+            if all(callable(getattr(transport, n, None)) for n in _TRANSPORT_METHODS):
                 scope[TRANSPORT] = transport
         await self.app(scope, receive, send)
 
@@ -103,9 +117,7 @@ def close_frame(code: int, reason: str = "") -> bytes:
     return bytes([0x88, len(payload)]) + payload
 
 
-def cut_off(
-    transport: asyncio.WriteTransport | None, code: int, reason: str, grace_s: float
-) -> None:
+def cut_off(transport: Transport | None, code: int, reason: str, grace_s: float) -> None:
     """Close a connection whose sends are stuck: the close frame goes behind
     what the client has not read yet (it sees the code if it reads on), and
     the connection is dropped if it still does not read within `grace_s`.

@@ -30,6 +30,9 @@ from jobgate.store.jobs import is_event_id
 
 log = logging.getLogger(__name__)
 _CLOSE_WAIT_S = 1.0  # for a close frame to be taken; then the connection is cut
+# A client cut off for not reading may still read what was sent and the 4408
+# close frame for this long; then its connection is dropped.
+_CUT_OFF_GRACE_S = 30.0
 _REASONS = {
     Close.GOING_AWAY: "server shutting down: resume elsewhere",
     Close.TOO_BIG: "message too big",
@@ -95,7 +98,7 @@ async def _write(ws: WebSocket, outbox: Outbox, settings: Settings) -> None:
                 await ws.send_text(text)
         except TimeoutError:
             metrics.WS_CLOSED.labels(str(int(Close.NOT_READING))).inc()
-            cut_off(transport, Close.NOT_READING, "not reading", settings.ws_send_timeout_s)
+            cut_off(transport, Close.NOT_READING, "not reading", _CUT_OFF_GRACE_S)
             return
         except WebSocketDisconnect:
             return

@@ -82,7 +82,9 @@ async def sign_in(ws: WebSocket, auth: Authenticator, settings: Settings) -> Pri
     """The caller of an accepted socket, or None once the socket is closed
     (4401: not signed in; 1013: the sign-in service did not answer)."""
     credential = credential_for(ws, settings.cors_origins)
-    by_message = not any(m.recognises(credential) for m in auth.methods)
+    # A header that is there but wrong is a failed sign-in, not a missing one.
+    by_message = not credential.authorization.strip() and not any(
+        m.recognises(credential) for m in auth.methods)
     if by_message:
         got = await _from_first_message(ws, settings.ws_auth_timeout_s)
         if got is None:
