@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
-from jobgate.context import JobContext
 from jobgate.agents.handler import KIND
+from jobgate.context import JobContext
 from jobgate.services import Services
 from tests.helpers import drain, make_settings
 from tests.server import Stack

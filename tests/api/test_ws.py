@@ -21,8 +21,20 @@ from websockets.exceptions import ConnectionClosed
 
 from jobgate.embedded import EmbeddedValkey
 from tests.api.feeds import (
-    Held, bearer, ends, follow_to_end, log_ids, metric, open_ws, recv, run_held, send, submit,
-    until, until_metric, ws_url,
+    Held,
+    bearer,
+    ends,
+    follow_to_end,
+    log_ids,
+    metric,
+    open_ws,
+    recv,
+    run_held,
+    send,
+    submit,
+    until,
+    until_metric,
+    ws_url,
 )
 from tests.server import Stack
 

@@ -19,7 +19,16 @@ from websockets.exceptions import ConnectionClosed
 
 from jobgate.embedded import EmbeddedValkey
 from tests.api.feeds import (
-    Held, bearer, follow_to_end, log_ids, open_ws, recv, run_held, send, submit, until,
+    Held,
+    bearer,
+    follow_to_end,
+    log_ids,
+    open_ws,
+    recv,
+    run_held,
+    send,
+    submit,
+    until,
 )
 from tests.server import Stack
 
