@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -143,6 +144,8 @@ async def _sqlite_lock(engine: AsyncEngine) -> AsyncIterator[None]:
 
 async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema to `revision` (Alembic, one transaction, one process at a time)."""
+    # Alembic narrates every start at INFO ("Context impl …"); only its problems matter here.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     async with _sqlite_lock(engine), engine.begin() as conn:
         await conn.run_sync(_upgrade_on, revision)
 
