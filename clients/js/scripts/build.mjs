@@ -44,7 +44,7 @@ const common = {
 
 /** Every bundle as {name, text}: name is the file name under assets/. */
 export async function buildBundles() {
-  const [client, app] = await Promise.all([
+  const [client, app, admin] = await Promise.all([
     esbuild.build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/jobgate-client.js" }),
     esbuild.build({
       ...common,
@@ -52,10 +52,13 @@ export async function buildBundles() {
       outfile: "dist/app.js",
       plugins: [clientAsSibling],
     }),
+    // The operator console (/admin): its own bundle, it needs nothing of the client.
+    esbuild.build({ ...common, entryPoints: ["admin/app.ts"], outfile: "dist/admin.js" }),
   ]);
   return [
     { name: "jobgate-client.js", text: client.outputFiles[0].text },
     { name: "app.js", text: app.outputFiles[0].text },
+    { name: "admin.js", text: admin.outputFiles[0].text },
   ];
 }
 
@@ -90,10 +93,10 @@ async function main() {
   mkdirSync(assetsDir, { recursive: true });
   for (const { name, text } of await buildBundles()) {
     writeFileSync(join(assetsDir, name), text);
-    // dist/ holds the npm entry point; the demo app is only for the Python package.
+    // dist/ holds the npm entry point; the demo app and console are only for the Python package.
     if (name === "jobgate-client.js") writeFileSync(join(root, "dist", name), text);
   }
-  console.log(`built ${relative(process.cwd(), assetsDir)}/{jobgate-client.js,app.js}`);
+  console.log(`built ${relative(process.cwd(), assetsDir)}/{jobgate-client.js,app.js,admin.js}`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -22,6 +22,16 @@ from jobgate.settings import Settings
 log = logging.getLogger(__name__)
 WEB = files("jobgate") / "web"
 DEFAULTS = {"poll_interval_ms": 5000, "max_poll_attempts": 120, "timeout_ms": 600_000}
+# The console acts on every user's jobs: it talks to this server only, and no
+# other site may frame it (a click on a hidden Cancel would be the operator's).
+ADMIN_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def _positive_int(raw: str, name: str, default: int) -> int:
@@ -107,6 +117,11 @@ def router(settings: Settings) -> APIRouter:
         if not page.is_file():
             return HTMLResponse("<h1>jobgate</h1><p>The demo page is not built.</p>")
         return HTMLResponse(page.read_text(), headers={"Cache-Control": "no-cache"})
+
+    @r.get("/admin")
+    async def admin_console() -> HTMLResponse:
+        """The operator console; its data comes from /api/admin with an operator's token."""
+        return HTMLResponse((WEB / "admin.html").read_text(), headers=ADMIN_HEADERS)
 
     return r
 
