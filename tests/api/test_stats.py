@@ -146,3 +146,20 @@ def test_in_the_openapi_docs(api: Stack) -> None:
     assert "403" in spec["paths"]["/api/admin/stats"]["get"]["responses"]
     assert {"p50", "p95", "p99", "count"} <= spec["components"]["schemas"]["Percentiles"][
         "properties"].keys()
+
+
+def test_an_unreachable_database_is_a_503(valkey: EmbeddedValkey, tmp_path: Path) -> None:
+    s = Stack(valkey.url, f"stats-{uuid.uuid4().hex[:8]}", tmp_path / "stack",
+              extra_env={"JOBGATE_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    s.start_api()
+    try:
+        with client(s, "alice") as c:
+            for r in (c.get("/api/multi-agent/stats"),
+                      c.get("/api/multi-agent/products/p/documents"),
+                      c.post("/api/multi-agent/products/p/documents",
+                             json={"title": "t", "content": "text"})):
+                assert r.status_code == 503, r.text
+                assert r.json()["code"] == "store_unavailable"
+                assert r.headers["retry-after"] == "2"
+    finally:
+        s.stop()

@@ -17,6 +17,7 @@ from pydantic import ConfigDict, Field
 
 from jobgate.api.auth import Owner
 from jobgate.api.deps import Hist, require_json
+from jobgate.api.stats import database_errors
 from jobgate.errors import InvalidRequest
 from jobgate.history import documents, search
 from jobgate.history.documents import ContentType, DocumentRecord
@@ -100,8 +101,9 @@ async def add(
     product = _text(product_id, "product_id")
     limit = request.app.state.settings.max_document_bytes
     documents.check_document(body.title, body.content, limit)
-    doc = await documents.add_document(history, owner, product, body.title, body.content,
-                                       body.content_type, datetime.now(UTC))
+    with database_errors():
+        doc = await documents.add_document(history, owner, product, body.title, body.content,
+                                           body.content_type, datetime.now(UTC))
     response.headers["Location"] = str(request.url_for("get_document", product_id=product,
                                                        document_id=doc.id).path)
     return DocumentOut(**_out(doc))
@@ -109,29 +111,33 @@ async def add(
 
 async def list_all(product_id: ProductId, owner: Owner, history: Hist) -> DocumentList:
     """Your documents for the product, newest first (without their text)."""
-    docs = await documents.list_documents(history, owner, _text(product_id, "product_id"))
+    with database_errors():
+        docs = await documents.list_documents(history, owner, _text(product_id, "product_id"))
     return DocumentList(documents=[DocumentOut(**_out(d)) for d in docs])
 
 
 async def get_document(
     product_id: ProductId, document_id: DocumentId, owner: Owner, history: Hist
 ) -> DocumentFull:
-    d = await documents.get_document(history, owner, _text(product_id, "product_id"),
-                                     _text(document_id, "document_id"))
+    with database_errors():
+        d = await documents.get_document(history, owner, _text(product_id, "product_id"),
+                                         _text(document_id, "document_id"))
     return DocumentFull(**_out(d), content=d.content or "")
 
 
 async def delete_one(
     product_id: ProductId, document_id: DocumentId, owner: Owner, history: Hist
 ) -> Response:
-    await documents.delete_document(history, owner, _text(product_id, "product_id"),
-                                    _text(document_id, "document_id"))
+    with database_errors():
+        await documents.delete_document(history, owner, _text(product_id, "product_id"),
+                                        _text(document_id, "document_id"))
     return Response(status_code=204)
 
 
 async def delete_all(product_id: ProductId, owner: Owner, history: Hist) -> Deleted:
     """Every one of your documents for the product."""
-    n = await documents.delete_documents(history, owner, _text(product_id, "product_id"))
+    with database_errors():
+        n = await documents.delete_documents(history, owner, _text(product_id, "product_id"))
     return Deleted(deleted=n)
 
 
@@ -142,8 +148,9 @@ async def find(
 ) -> SearchResponse:
     """Your documents and earlier results for the product that match `q`, ranked
     (PostgreSQL ts_rank, SQLite FTS5 BM25): what the rag agent would start from."""
-    hits = await search.search_product(history, owner, _text(product_id, "product_id"),
-                                       _text(q, "q"), limit=limit)
+    with database_errors():
+        hits = await search.search_product(history, owner, _text(product_id, "product_id"),
+                                           _text(q, "q"), limit=limit)
     return SearchResponse(query=q, hits=[
         SearchHit(source=h.source, id=h.id, title=h.title, score=h.score, excerpt=h.excerpt,
                   created_at=h.created_at) for h in hits])
@@ -151,7 +158,8 @@ async def find(
 
 def router() -> APIRouter:
     r = APIRouter(prefix=PREFIX, tags=["product knowledge"], responses={
-        401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})
+        401: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
+        503: {"model": ErrorResponse, "description": "the history database is unavailable"}})
     missing: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse,
                                                       "description": "unknown or not yours"}}
     r.add_api_route("/documents", add, methods=["POST"], status_code=201,

@@ -7,18 +7,36 @@ module only reads the parameters and checks who may ask for what.
 No `from __future__ import annotations` here: FastAPI reads these signatures.
 """
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy.exc import SQLAlchemyError
 
 from jobgate.api.auth import CurrentPrincipal
 from jobgate.api.deps import Hist
-from jobgate.errors import Forbidden
+from jobgate.errors import Forbidden, StoreUnavailable
 from jobgate.history.analytics import compute_stats, make_query
 from jobgate.history.stats_models import GroupBy, StatsResponse
 from jobgate.models import ErrorResponse
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def database_errors() -> Iterator[None]:
+    """The history database failing (down, or not migrated yet) is a 503 the
+    client retries, never a 500."""
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("history database unavailable: %s", exc)
+        raise StoreUnavailable("history database unavailable; retry shortly") from exc
+
 
 Since = Annotated[datetime | None, Query(
     description="start of the window, inclusive (ISO 8601; no offset means UTC); "
@@ -35,6 +53,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
           "endpoint, without the jobgate:admin scope"},
     422: {"model": ErrorResponse, "description": "since not before until, a window over "
           "400 days, or group_by=hour over 31 days"},
+    503: {"model": ErrorResponse, "description": "the history database is unavailable"},
 }
 
 
@@ -46,7 +65,8 @@ async def own_stats(
     and queue wait percentiles (p50/p95/p99), failures by error code."""
     q = make_query(datetime.now(UTC), since, until, group_by, owner=principal.user_id,
                    operator=principal.is_admin)
-    return await compute_stats(history, q)
+    with database_errors():
+        return await compute_stats(history, q)
 
 
 async def all_stats(
@@ -63,7 +83,8 @@ async def all_stats(
     q = make_query(datetime.now(UTC), since, until, group_by, owner=None, operator=True)
     if owner is not None:
         q = replace(q, owner=owner)
-    return await compute_stats(history, q)
+    with database_errors():
+        return await compute_stats(history, q)
 
 
 def router() -> APIRouter:
