@@ -96,7 +96,7 @@ async def archiver_rate(url: str, n: int, tmp: Path) -> dict[str, float]:
     valkey.start()
     settings = Settings(redis_url=valkey.url, namespace=f"bh-{uuid.uuid4().hex[:6]}",
                         data_dir=tmp, database_url=url, auth_secret="bench-" + "x" * 32,
-                        worker_poll_s=0.2)
+                        worker_poll_s=0.2, max_active_jobs_per_user=1_000_000)
     svc = await Services.open(settings)
     history = open_url(url)
     try:
