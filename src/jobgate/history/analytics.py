@@ -316,9 +316,13 @@ def _order(key: str | None, acc: _Acc, group_by: GroupBy) -> tuple[Any, ...]:
 
 
 async def compute_stats(history: History, q: StatsQuery) -> StatsResponse:
-    """The figures for `q`, all aggregated in the database, in one read transaction."""
+    """The figures for `q`, all aggregated in the database. On PostgreSQL every
+    query reads one snapshot (REPEATABLE READ), so the counts and the
+    percentiles agree while the archiver writes."""
     dialect = history.dialect
     async with history.sessions() as session:
+        if dialect == "postgresql":
+            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         totals, _ = await _aggregate(session, replace(q, group_by=None), dialect)
         groups: list[GroupStats] = []
         truncated = False
