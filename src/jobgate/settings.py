@@ -58,9 +58,11 @@ class Settings(BaseSettings):
     archive_poll_s: float = Field(default=1.0, gt=0)
     archive_outbox_alert: int = Field(default=100_000, ge=1)  # past it: keep all, raise a metric
     archive_prune_every_s: float = Field(default=3600.0, gt=0)
-    # The archiver brings the schema up to date before its first batch (locked, so
-    # safe from many processes); off when a deploy runs `jobgate db upgrade` itself.
+    # API processes at start and the archiver before its first batch bring the schema
+    # up to date (locked, so safe from many processes); off when a deploy runs
+    # `jobgate db upgrade` itself.
     database_auto_upgrade: bool = True
+    database_ready_wait_s: float = Field(default=10.0, ge=0)  # API start waits this long
 
     heartbeat_s: float = Field(default=1.0, gt=0)
     worker_concurrency: int = Field(default=32, ge=1)

@@ -26,7 +26,7 @@ from jobgate.api.stats import router as stats_router
 from jobgate.api.waiting import Waiters
 from jobgate.handlers import registry
 from jobgate.history.archiver import Archiver
-from jobgate.history.db import open_history
+from jobgate.history.db import ensure_schema, open_history
 from jobgate.services import Services
 from jobgate.settings import Settings
 from jobgate.worker import Worker
@@ -76,6 +76,10 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
         svc = await Services.open(settings, workers_concurrency=workers * per_worker)
         app.state.svc = svc
         app.state.history = history = open_history(settings)  # reads beyond the TTL
+        schema = asyncio.create_task(ensure_schema(history, settings)) \
+            if settings.database_auto_upgrade else None
+        if schema is not None:  # a database that is down must not stop the API
+            await asyncio.wait({schema}, timeout=settings.database_ready_wait_s)
         archiver = Archiver(svc.redis, settings, history) if workers else None
         if archiver is not None:  # where workers run, terminal jobs are archived
             archiver.start()
@@ -100,6 +104,8 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
             await asyncio.gather(*tasks, return_exceptions=True)
             if archiver is not None:
                 await archiver.stop()
+            if schema is not None:
+                schema.cancel()
             await svc.close()
             await history.close()
             await auth.aclose()

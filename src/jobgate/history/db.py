@@ -29,13 +29,15 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from jobgate.job import next_retry_delay
 from jobgate.settings import Settings
 
 __all__ = [
-    "History", "database_url", "make_safe", "open_history", "open_url", "upgrade", "upgrade_engine",
-    "upgrade_url",
+    "History", "database_url", "ensure_schema", "make_safe", "open_history", "open_url",
+    "upgrade", "upgrade_engine", "upgrade_url",
 ]
 
+log = logging.getLogger(__name__)
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _SQLITE_BUSY_MS = 10_000  # several processes write one SQLite file: wait, don't fail
 _PG_LOCK = 0x6A6F6267  # "jobg": the advisory lock key of schema upgrades
@@ -148,6 +150,26 @@ async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     async with _sqlite_lock(engine), engine.begin() as conn:
         await conn.run_sync(_upgrade_on, revision)
+
+
+async def ensure_schema(history: History, settings: Settings) -> None:
+    """Upgrade the schema, retrying with backoff until the database answers.
+
+    The API runs this at start (a request may reach history before any worker's
+    archiver has made the tables) and does not wait for it past a few seconds:
+    a database that is down must not keep the API from serving Valkey's jobs.
+    """
+    attempt = 0
+    while True:
+        try:
+            await upgrade_engine(history.engine)
+            return
+        except Exception as exc:  # the driver's own errors too: keep trying
+            attempt += 1
+            log.warning("history database not ready; retrying",
+                        extra={"error": str(exc)[:300], "attempt": attempt})
+            await asyncio.sleep(next_retry_delay(attempt, settings.retry_base_s,
+                                                 max(settings.retry_max_s, 1.0)))
 
 
 async def upgrade_url(url: str, revision: str = "head") -> None:
