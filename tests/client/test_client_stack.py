@@ -29,11 +29,11 @@ from tests.server import Stack
 PARALLEL = {"query": "a todo app for cats", "coordination_mode": "parallel"}
 
 
-def all_events(stack: Stack, job_id: str) -> list[jobgate.JobEvent]:
+def all_events(stack: Stack, job_id: str, sub: str = "alice") -> list[jobgate.JobEvent]:
     """The job's whole event log, read raw (no client code) after it ended."""
     decoder = SSEDecoder()
     with httpx.stream("GET", f"{stack.url}/api/multi-agent/jobs/{job_id}/events",
-                      headers=stack.headers(), timeout=10) as r:
+                      headers=stack.headers(sub), timeout=10) as r:
         events = [e for line in r.iter_lines() if (e := decoder.feed(line)) is not None]
     result = [e for e in events if e.type == "result"]
     assert len(result) == 1 and events[-2] is result[0]  # just before the terminal event

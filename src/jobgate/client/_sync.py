@@ -199,8 +199,9 @@ class Client:
 def _connect(action: a.Connect) -> object:
     from websockets.sync.client import connect
 
-    return connect(action.url, additional_headers=dict(action.headers),
-                   open_timeout=action.limit, close_timeout=1)
+    socket = connect(action.url, additional_headers=dict(action.headers),
+                     open_timeout=action.limit, close_timeout=1)
+    return socket.__enter__()  # held open by the plan, closed by its `Close` action
 
 
 def _call(action: a.Call) -> object:
