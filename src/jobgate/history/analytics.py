@@ -218,9 +218,9 @@ def _window_percentiles(
     (1 − f)·x[lo] + f·x[lo + 1]. Each row adds its share; all others add 0.
     """
     inner, g = _grouped(q, dialect, keys, x.label("x"))
-    inner = inner.add_columns(
+    inner = inner.add_columns(  # one window, so the rows are sorted once
         func.row_number().over(partition_by=g, order_by=x).label("rn"),
-        func.count().over(partition_by=g).label("cnt"),
+        func.count().over(partition_by=g, order_by=x, rows=(None, None)).label("cnt"),
     ).where(rows)
     r = inner.subquery("ranked")
     outs: list[ColumnElement[Any]] = [func.count().label("n")]
