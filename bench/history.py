@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import sqlite3
 import statistics
@@ -157,10 +158,9 @@ def machine() -> dict[str, Any]:
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
                platform.processor())
-    import os
-
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "sqlite_module": sqlite3.sqlite_version}
+            "sqlite_module": sqlite3.sqlite_version,
+            "load_average_at_start": [round(x, 1) for x in os.getloadavg()]}
 
 
 async def main_async(a: argparse.Namespace) -> dict[str, Any]:
@@ -177,6 +177,7 @@ async def main_async(a: argparse.Namespace) -> dict[str, Any]:
         else:
             res["dialects"][dialect] = await with_postgres(a, sizes, tmp)
     res["wall_s"] = round(time.time() - started)
+    res["machine"]["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
     return res
 
 

@@ -62,14 +62,22 @@ def _plans(res: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _load(m: dict[str, Any]) -> str:
+    start, end = m.get("load_average_at_start"), m.get("load_average_at_end")
+    if not start:
+        return "not recorded"
+    return f"{start[0]} at the start, {end[0] if end else '?'} at the end"
+
+
 def markdown(res: dict[str, Any]) -> str:
     m = res["machine"]
     lines = [
         "# History database bench", "",
         "`python -m bench.history` (bench/history.py). Machine: "
         f"{m['cpu']}, {m['cores']} cores, Python {m['python']} (its SQLite "
-        f"{m['sqlite_module']}); a shared box with other engineers' tests running, so "
-        f"treat the figures as orders of magnitude. Wall time {res['wall_s']} s.", "",
+        f"{m['sqlite_module']}); a shared box with other engineers' tests running "
+        f"(load average {_load(m)}), so treat the figures as orders of magnitude. "
+        f"Wall time {res['wall_s']} s.", "",
         *_archive(res), "",
         *_analytics(res), "",
         "Rows: completion times spread over 30 days, 1,000 owners, five modes, 5 % failed, "
