@@ -75,9 +75,13 @@ def test_ten_jobs_on_one_socket(stack: Stack, flavour: Flavour, connects: list[s
         check_log(stack, job_id, jobs[job_id])
 
 
-def test_all_follows_jobs_submitted_later(make_stack: MakeStack, flavour: Flavour) -> None:
-    """No worker at first: job A waits, pending. Once A is on the socket (the
-    subscription is live) B is submitted, then a worker starts: both arrive."""
+@pytest.mark.parametrize("transport", ["websocket", "sse"])
+def test_all_follows_jobs_submitted_later(
+    make_stack: MakeStack, flavour: Flavour, transport: str
+) -> None:
+    """No worker at first: job A waits, pending. Once A is on the socket (or the
+    feed: the subscription is live) B is submitted, then a worker starts: both
+    arrive, and another user's job does not."""
     stack = make_stack(workers=0)
     with make_client(flavour, stack.url, stack.token()) as c, \
             make_client(flavour, stack.url, stack.token("bob")) as bob:
@@ -85,7 +89,7 @@ def test_all_follows_jobs_submitted_later(make_stack: MakeStack, flavour: Flavou
         bob.submit(PARALLEL)  # another user's: never on alice's socket
         b = ""
         updates: list[JobUpdate] = []
-        for u in c.watch(all=True, timeout=120):
+        for u in c.watch(all=True, timeout=120, transport=transport):
             updates.append(u)
             if not b:
                 b = c.submit(PARALLEL).job_id
