@@ -234,3 +234,20 @@ def test_a_refused_socket_falls_back_to_the_feed(
     jobs = by_job(updates)
     for job_id in ids:
         check_log(stack, job_id, jobs[job_id])
+
+
+def test_the_feed_resumes_with_its_cursor(make_stack: MakeStack, flavour: Flavour) -> None:
+    """The server ends each feed connection after 1 s; the client comes back
+    with the cursor as Last-Event-ID and every job's log arrives once."""
+    stack = make_stack(JOBGATE_SSE_MAX_CONNECTION_S="1", JOBGATE_SIM_STEP_S="0.3")
+    transport = recording(flavour)
+    with make_client(flavour, stack.url, stack.token(), transport=transport) as c:
+        ids = [c.submit(SEQUENTIAL).job_id for _ in range(2)]
+        updates = list(c.watch(ids, timeout=120, transport="sse"))
+    feeds = [r for r in transport.seen if r.url.path == "/api/multi-agent/events"]
+    assert len(feeds) >= 2
+    cursors = [r.headers.get("last-event-id") for r in feeds]
+    assert cursors[0] is None and all(cursors[1:])
+    jobs = by_job(updates)
+    for job_id in ids:
+        check_log(stack, job_id, jobs[job_id])
