@@ -88,7 +88,7 @@ async def _write(ws: WebSocket, outbox: Outbox, settings: Settings) -> None:
         out = await outbox.get(settings.ws_heartbeat_s)
         if outbox.close_code is not None:
             code = outbox.close_code
-            await _close_now(ws, code, _REASONS.get(Close(code), ""), transport)
+            await _close_now(ws, code, _REASONS.get(code, ""), transport)
             return
         text = msg.HEARTBEAT if out is None else out.text
         if text is None:
