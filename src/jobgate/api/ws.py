@@ -33,7 +33,7 @@ _CLOSE_WAIT_S = 1.0  # for a close frame to be taken; then the connection is cut
 # A client cut off for not reading may still read what was sent and the 4408
 # close frame for this long; then its connection is dropped.
 _CUT_OFF_GRACE_S = 30.0
-_REASONS = {
+_REASONS: dict[int, str] = {
     Close.GOING_AWAY: "server shutting down: resume elsewhere",
     Close.TOO_BIG: "message too big",
     Close.SERVER_ERROR: "server error",
