@@ -112,9 +112,7 @@ class Worker:
             await self._claim_loop()
             await self._drain()
         finally:
-            for t in helpers:
-                t.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
+            await _cancel_until_done(helpers)
             with contextlib.suppress(*TRANSIENT):  # else its card expires by itself
                 await self.store.unregister_worker(self.id)
             log.info("worker stopped", extra={"worker": self.id})
@@ -377,6 +375,17 @@ class Worker:
                 await self._flush_once()
             except TRANSIENT:
                 await asyncio.sleep(0.2)
+
+
+async def _cancel_until_done(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel until they end: Python 3.11's wait_for (redis-py sends with it) drops a
+    cancel that lands just as its call completes (the heartbeat's registration, say),
+    and a single cancel would leave the loop running and `run` waiting for ever."""
+    pending: set[asyncio.Task[None]] = set(tasks)
+    while pending:
+        for t in pending:
+            t.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.1)
 
 
 async def serve(
