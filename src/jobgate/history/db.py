@@ -40,6 +40,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _SQLITE_BUSY_MS = 10_000  # several processes write one SQLite file: wait, don't fail
+_CONNECT_TIMEOUT_S = 5.0
 _PG_LOCK = 0x6A6F6267  # "jobg": the advisory lock key of schema upgrades
 
 
@@ -86,7 +87,10 @@ def _engine(url: str, sqlite_busy_ms: int = _SQLITE_BUSY_MS) -> AsyncEngine:
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_busy_ms))
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # A connect that hangs (a host that drops packets) fails in seconds, not asyncpg's 60.
+    args = {"timeout": _CONNECT_TIMEOUT_S} if parsed.get_driver_name() == "asyncpg" else {}
+    return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                               connect_args=args)
 
 
 @dataclass(slots=True)
