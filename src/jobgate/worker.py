@@ -18,7 +18,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 
@@ -32,6 +32,9 @@ from jobgate.store.jobs import Claimed, JobStore, Outcome
 from jobgate.store.operators import WorkerCard
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from jobgate.history.db import History
 
 Handler = Callable[[JobContext, Any], Awaitable[Any]]
 
@@ -390,12 +393,15 @@ async def _cancel_until_done(tasks: list[asyncio.Task[None]]) -> None:
 
 async def serve(
     settings: Settings,
-    handlers: Mapping[str, Handler],
+    handlers: Mapping[str, Handler] | Callable[[History], Mapping[str, Handler]],
     *,
     concurrency: int | None = None,
     burst: bool = False,
 ) -> Worker:
-    """Run one worker until SIGTERM/SIGINT (or, in burst mode, an empty queue)."""
+    """Run one worker until SIGTERM/SIGINT (or, in burst mode, an empty queue).
+
+    `handlers` may be a function of the process's history database, for
+    handlers that read it (the rag agent searches the product's knowledge)."""
     import signal
 
     from jobgate.history.archiver import Archiver
@@ -404,9 +410,11 @@ async def serve(
 
     concurrency = concurrency or settings.worker_concurrency
     svc = await Services.open(settings, workers_concurrency=concurrency)
+    history = open_history(settings)
+    if callable(handlers):
+        handlers = handlers(history)
     w = Worker(svc.store, handlers, settings, blocking_redis=svc.blocking,
                concurrency=concurrency, burst=burst)
-    history = open_history(settings)
     archiver = Archiver(svc.redis, settings, history)  # every worker process archives
     archiver.start()
     loop = asyncio.get_running_loop()
