@@ -34,8 +34,7 @@ async def drain(
 ) -> Worker:
     """Run a burst worker until the queue is empty and nothing runs."""
     w = Worker(
-        svc.store, handlers, svc.settings, blocking_redis=svc.blocking,
-        concurrency=concurrency, burst=True,
+        svc.store, handlers, svc.settings, concurrency=concurrency, burst=True,
     )
     async with asyncio.timeout(timeout):
         await w.run()

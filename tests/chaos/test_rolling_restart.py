@@ -21,7 +21,14 @@ import pytest
 import redis
 
 from jobgate.services import Services
-from tests.chaos.harness import Cluster, events, open_gate, wait_states, wait_until
+from tests.chaos.harness import (
+    Cluster,
+    events,
+    open_gate,
+    running_ids,
+    wait_states,
+    wait_until,
+)
 from tests.helpers import make_settings
 from tests.server import Proc
 
@@ -88,7 +95,7 @@ async def holding_worker(cluster: Cluster, r: redis.Redis, cycle: int) -> tuple[
     found: list[tuple[Proc, set[str]]] = []
 
     def look() -> bool:
-        leases = r.zrange(f"{cluster.namespace}:leases", 0, -1)
+        leases = running_ids(r, cluster.namespace)
         n = cycle % len(cluster.workers)
         for p in cluster.workers[n:] + cluster.workers[:n]:
             mine = {j for j in leases if cluster.holder(r, j) is p}
