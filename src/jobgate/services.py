@@ -13,7 +13,7 @@ from typing import Any
 
 from jobgate.settings import Settings
 from jobgate.store.access import Access
-from jobgate.store.connection import TRANSIENT, check_eviction_policy
+from jobgate.store.connection import TRANSIENT, check_eviction_policy, check_mode
 from jobgate.store.jobs import JobStore
 from jobgate.store.keys import Keys
 from jobgate.store.nodes import SingleNode, open_nodes
@@ -39,11 +39,16 @@ class Services:
                         wait_ms=max(int(settings.redis_timeout_s * 500), 10))
         keys = Keys(settings.namespace, settings.partitions)
         store = JobStore(access, keys, settings)
-        with contextlib.suppress(*TRANSIENT):  # unreachable now: /readyz will say so
-            await store.check_partitions()
-            if check_policy:
-                for lane in nodes.lanes():
-                    await check_eviction_policy(lane)
+        try:
+            with contextlib.suppress(*TRANSIENT):  # unreachable now: /readyz will say so
+                await check_mode(nodes.lanes()[0], settings.redis_mode)
+                await store.check_partitions()
+                if check_policy:
+                    for lane in nodes.lanes():
+                        await check_eviction_policy(lane)
+        except BaseException:
+            await store.aclose()
+            raise
 
         def subscriber(on_message: Any, on_reset: Any) -> Subscriber:
             return Subscriber(nodes, [keys.notify(p) for p in range(keys.partitions)],

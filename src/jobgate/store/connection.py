@@ -72,9 +72,10 @@ def connect(
     return Redis.from_pool(pool)
 
 
-def connect_sentinel(url: str, master: str, timeout_s: float) -> Redis:
-    """A client of the primary that the sentinels listed in `url` name; after a
-    failover its connections find the new primary when they reconnect."""
+def connect_sentinel(url: str, master: str, timeout_s: float) -> tuple[Redis, list[Redis]]:
+    """A client of the primary that the sentinels listed in `url` name (after a
+    failover its connections find the new primary when they reconnect), and
+    the clients of the sentinels, to close with it."""
     parts = urlsplit(url)
     auth = {"username": parts.username, "password": parts.password} if parts.password else {}
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
@@ -87,7 +88,7 @@ def connect_sentinel(url: str, master: str, timeout_s: float) -> Redis:
         socket_connect_timeout=timeout_s, health_check_interval=30, retry=_retry(),
         retry_on_error=[RedisConnectionError],
     )
-    return client
+    return client, list(sentinel.sentinels)
 
 
 async def check_eviction_policy(lane: Lane) -> None:
@@ -102,4 +103,20 @@ async def check_eviction_policy(lane: Lane) -> None:
         raise ConfigError(
             f"Redis maxmemory-policy is {policy!r}: it may evict job keys and lose jobs. "
             "Set `maxmemory-policy noeviction` on the server."
+        )
+
+
+async def check_mode(lane: Lane, mode: str) -> None:
+    """A cluster node answers most commands with MOVED: say what to set instead."""
+    (info,) = await lane.send(lane.pack("INFO", "cluster"), 1)
+    clustered = "cluster_enabled:1" in str(info)
+    if clustered and mode != "cluster":
+        raise ConfigError(
+            "JOBGATE_REDIS_URL names a node of a Redis/Valkey Cluster: set "
+            "JOBGATE_REDIS_MODE=cluster"
+        )
+    if mode == "cluster" and not clustered:
+        raise ConfigError(
+            "JOBGATE_REDIS_MODE=cluster, but the server is not a cluster node: "
+            "unset JOBGATE_REDIS_MODE (standalone) or point JOBGATE_REDIS_URL at a cluster"
         )

@@ -128,6 +128,8 @@ class Lane:
             # A deadline on progress, not on the whole batch: a large batch read by
             # a busy process is slow, not a sign that Redis is away.
             async with asyncio.timeout(timeout) as deadline:
+                if not conn.is_connected:  # connect() finds Sentinel's current primary
+                    await conn.connect()  # type: ignore[no-untyped-call]
                 await conn.send_packed_command(commands)
                 results: list[Any] = []
                 for _ in range(replies):

@@ -38,8 +38,9 @@ def _online_replicas(info: str) -> int:
 class SingleNode:
     """Standalone, or Sentinel's current primary: one server holds every slot."""
 
-    def __init__(self, client: Redis, name: str) -> None:
+    def __init__(self, client: Redis, name: str, also_close: list[Redis] | None = None) -> None:
         self.client = client
+        self._also_close = also_close or []
         self._lane = Lane(client, name)
         self._replicas = 0
         self.version = 0
@@ -65,6 +66,8 @@ class SingleNode:
     async def aclose(self) -> None:
         await self._lane.aclose()
         await self.client.aclose()
+        for c in self._also_close:
+            await c.aclose()
 
 
 class ClusterNodes:
@@ -172,9 +175,8 @@ async def open_nodes(settings: Settings, max_connections: int) -> AnyNodes:
         nodes = ClusterNodes([f"{h}:{p}" for h, p in hosts_of(url)], make, "jobgate-lane")
     elif settings.redis_mode == "sentinel":
         assert settings.redis_sentinel_master
-        nodes = SingleNode(
-            connect_sentinel(url, settings.redis_sentinel_master, timeout), "jobgate-lane"
-        )
+        client, sentinels = connect_sentinel(url, settings.redis_sentinel_master, timeout)
+        nodes = SingleNode(client, "jobgate-lane", sentinels)
     else:
         nodes = SingleNode(
             connect(url, timeout, max_connections, settings.redis_pool_wait_s), "jobgate-lane"
