@@ -5,9 +5,10 @@
 
 `<t>` (base 36, µs of Valkey's clock): every job of the caller created after
 it is new to the client. One entry per job followed and not yet ended: its
-id (its UUID's 16 bytes and its partition's one, base64url) and the last event sent (`<ms>-<seq>`, base 36), or
-no position before its first event. The cursor lives only in the client:
-nothing to lose on a restart, and its size is bounded by the jobs in flight.
+id (its UUID's 16 bytes and its partition's one, base64url) and the last
+event sent (`<ms>-<seq>`, base 36), or no position before its first event.
+The cursor lives only in the client: nothing to lose on a restart, and its
+size is bounded by the jobs in flight.
 """
 
 from __future__ import annotations
