@@ -11,7 +11,7 @@ from redis.crc import key_slot
 
 from jobgate import serde
 from jobgate.errors import ConfigError, JobNotFound
-from jobgate.job import Job, Priority
+from jobgate.job import MESSAGES, Job, JobState, Priority
 from jobgate.models import JobEvent
 from jobgate.settings import Settings
 from jobgate.store.access import Access
@@ -20,7 +20,8 @@ from jobgate.store.keys import Keys
 _EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 FIRST_EVENT = JobEvent(
-    id="0-1", type="state", data={"status": "pending", "attempt": 0, "message": "queued"}
+    id="0-1", type="state",
+    data={"status": JobState.PENDING.value, "attempt": 0, "message": MESSAGES["queued"]},
 )
 
 
