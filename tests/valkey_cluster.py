@@ -57,6 +57,13 @@ def _ask(port: int, *args: str, timeout: float = 2.0) -> str:
     return out.stdout
 
 
+def _replicas_known(port: int) -> int:
+    """Replicas, not failed, that the node's view of the cluster has."""
+    flags = [line.split()[2].split(",") for line in _ask(port, "CLUSTER", "NODES").splitlines()
+             if len(line.split()) > 2]
+    return sum(1 for f in flags if "slave" in f and "fail" not in f and "fail?" not in f)
+
+
 def _wait(what: str, check: object, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not check():  # type: ignore[operator]
@@ -147,7 +154,9 @@ class LocalCluster:
             for p in self.primary_ports():
                 if "state=online" not in _ask(p, "INFO", "replication"):
                     return False
-            return True
+            # and every node has heard of every replica (CLUSTER SLOTS lists them)
+            want = len(self.primary_ports())
+            return all(_replicas_known(n.port) >= want for n in live)
 
         _wait("the cluster to be ok", ok, timeout)
 

@@ -33,6 +33,11 @@ from jobgate.store.scripts import Script
 log = logging.getLogger(__name__)
 
 _BUSY = (ClusterDownError, TryAgainError, ReadOnlyError)
+Item = tuple[int, bytes, int] | tuple[int, bytes, int, int]  # slot, commands, replies[, ack]
+
+
+def _ack(item: Item) -> int:
+    return item[3] if len(item) == 4 else 0
 _REFRESH_EVERY_S = 5.0  # how stale the map of slots and replicas may grow
 _REDIRECTS = 5
 
@@ -94,10 +99,12 @@ class Access:
         return results
 
     async def send_many(
-        self, batch: Sequence[tuple[int, bytes, int]], *, idempotent: bool = True
+        self, batch: Sequence[Item], *, idempotent: bool = True
     ) -> list[list[Any]]:
         """Several groups of commands, each to its slot's server: one round trip
-        per server, all servers at once."""
+        per server, all servers at once. An item `(slot, commands, replies,
+        ack)` with ack > 0 gets WAIT's reply (the replicas that have its
+        writes) after its own: one WAIT per round trip serves them all."""
         self._maybe_refresh()
         out: list[list[Any] | None] = [None] * len(batch)
         todo = list(range(len(batch)))
@@ -122,19 +129,22 @@ class Access:
         raise StoreUnavailable("the cluster keeps moving the job's slot; retry shortly")
 
     async def _send_group(
-        self, lane: Lane, idx: list[int], batch: Sequence[tuple[int, bytes, int]], idempotent: bool
+        self, lane: Lane, idx: list[int], batch: Sequence[Item], idempotent: bool
     ) -> list[list[Any]]:
+        acks = [_ack(batch[i]) for i in idx]
+        wait = (max(acks), self._wait_ms) if any(acks) else None
         try:
             flat = await lane.send(
-                b"".join(batch[i][1] for i in idx), sum(batch[i][2] for i in idx), idempotent
+                b"".join(batch[i][1] for i in idx), sum(batch[i][2] for i in idx), idempotent,
+                wait,
             )
         except Exception:
             self._refresh_soon()  # a server gone away: its slots may have a new primary
             raise
         split, at = [], 0
-        for i in idx:
+        for i, ack in zip(idx, acks, strict=True):
             n = batch[i][2]
-            split.append(flat[at : at + n])
+            split.append(flat[at : at + n] + (flat[-1:] if ack else []))
             at += n
         for r in split:
             for x in r:
@@ -156,14 +166,9 @@ class Access:
     ) -> list[Any]:
         """Each call's reply, or its error in its place. `durable`: each waits
         for the replicas it needs (`ack_needed`) before it counts as done."""
-        batch, acks = [], []
+        batch: list[Item] = []
         for c in calls:
-            packed, n = self._pack_call(c), 1
-            ack = self.ack_needed(c.slot) if durable else 0
-            if ack:
-                packed, n = packed + self.pack("WAIT", ack, self._wait_ms), 2
-            batch.append((c.slot, packed, n))
-            acks.append(ack)
+            batch.append((c.slot, self._pack_call(c), 1, self.ack_needed(c.slot) if durable else 0))
         replies = await self.send_many(batch, idempotent=idempotent)
         missing = [i for i, r in enumerate(replies) if isinstance(r[0], NoScriptError)]
         if missing:  # a restarted or promoted server forgot them; they did not run
@@ -172,7 +177,8 @@ class Access:
             for i, r in zip(missing, again, strict=True):
                 replies[i] = r
         out = []
-        for ack, r in zip(acks, replies, strict=True):
+        for item, r in zip(batch, replies, strict=True):
+            ack = _ack(item)
             if ack and not isinstance(r[0], Exception) and int(r[1]) < ack:
                 self._refresh_soon()
                 raise StoreUnavailable(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -30,7 +31,16 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 Arg = str | bytes | int | float
 MAX_BATCH = 256  # calls per round trip: bounds the reply a busy process must read at once
-_Waiting = tuple[bytes, int, bool, "asyncio.Future[list[Any]]"]
+Wait = tuple[int, int]  # WAIT's arguments: replicas, timeout ms
+
+
+@dataclass(slots=True)
+class _Call:
+    commands: bytes
+    replies: int
+    idempotent: bool
+    wait: Wait | None
+    fut: asyncio.Future[list[Any]] | None = None
 
 
 def bulk(parts: Sequence[bytes]) -> bytes:
@@ -50,7 +60,7 @@ class Lane:
         self._conn: AbstractConnection = pool.connection_class(**kwargs)
         # redis-py's encoder, as the URL configured it (untyped there)
         self.encode: Callable[[Arg], bytes] = self._conn.encoder.encode
-        self._waiting: list[_Waiting] = []
+        self._waiting: list[_Call] = []
         self._busy = False
         self._flusher: asyncio.Task[None] | None = None
 
@@ -58,28 +68,48 @@ class Lane:
         """One command in RESP."""
         return b"*%d\r\n" % len(args) + bulk([self.encode(a) for a in args])
 
-    async def send(self, commands: bytes, replies: int, idempotent: bool = True) -> list[Any]:
+    async def send(
+        self, commands: bytes, replies: int, idempotent: bool = True, wait: Wait | None = None
+    ) -> list[Any]:
         """The replies to `commands` (packed, `replies` of them); an error reply
         comes back as its ResponseError, in its place. `idempotent`: safe to
-        send again after a dropped connection."""
+        send again after a dropped connection. `wait` (replicas, ms): the
+        round trip ends with one `WAIT` for every write in it, whose reply
+        (the replicas that have them) comes last."""
+        call = _Call(commands, replies, idempotent, wait)
         if self._busy:
-            fut: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-            self._waiting.append((commands, replies, idempotent, fut))
-            return await fut
+            call.fut = asyncio.get_running_loop().create_future()
+            self._waiting.append(call)
+            return await call.fut
         self._busy = True
         try:
-            return await self._roundtrip(commands, replies, idempotent)
+            return (await self._batch([call]))[0]
         except (RedisTimeoutError, RedisConnectionError) as exc:
             self._fail_waiting(exc)  # the server is away: those in line hear it now
             raise
         finally:
             self._hand_over()
 
+    async def _batch(self, calls: list[_Call]) -> list[list[Any]]:
+        """One round trip for `calls`: a single WAIT after them all, if any asks."""
+        waits = [c.wait for c in calls if c.wait is not None]
+        commands, replies = b"".join(c.commands for c in calls), sum(c.replies for c in calls)
+        if waits:
+            wait = (max(w[0] for w in waits), max(w[1] for w in waits))
+            commands, replies = commands + self.pack("WAIT", *wait), replies + 1
+        flat = await self._roundtrip(commands, replies, all(c.idempotent for c in calls))
+        out, at = [], 0
+        for c in calls:
+            got = flat[at : at + c.replies]
+            at += c.replies
+            out.append(got + flat[-1:] if c.wait is not None else got)
+        return out
+
     def _fail_waiting(self, exc: Exception) -> None:
         waiting, self._waiting = self._waiting, []
-        for _, _, _, fut in waiting:
-            if not fut.done():
-                fut.set_exception(exc)
+        for c in waiting:
+            if c.fut is not None and not c.fut.done():
+                c.fut.set_exception(exc)
 
     def _hand_over(self) -> None:
         """After a round trip: send whatever queued meanwhile, or go idle."""
@@ -93,22 +123,17 @@ class Lane:
             while self._waiting:
                 batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
                 try:
-                    results = await self._roundtrip(
-                        b"".join(c for c, _, _, _ in batch), sum(n for _, n, _, _ in batch),
-                        all(i for _, _, i, _ in batch),
-                    )
+                    results = await self._batch(batch)
                 except Exception as exc:  # the round trip failed: every caller hears it
-                    for _, _, _, fut in batch:
-                        if not fut.done():
-                            fut.set_exception(exc)
+                    for c in batch:
+                        if c.fut is not None and not c.fut.done():
+                            c.fut.set_exception(exc)
                     if isinstance(exc, RedisTimeoutError | RedisConnectionError):
                         self._fail_waiting(exc)
                     continue
-                at = 0
-                for _, n, _, fut in batch:
-                    if not fut.done():
-                        fut.set_result(results[at : at + n])
-                    at += n
+                for c, r in zip(batch, results, strict=True):
+                    if c.fut is not None and not c.fut.done():
+                        c.fut.set_result(r)
         finally:
             self._busy = False
             self._flusher = None

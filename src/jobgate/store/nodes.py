@@ -130,21 +130,36 @@ class ClusterNodes:
                     errors.append(f"{addr}: {reply}")
                     continue
                 self._apply(reply)
+                await self._count_replicas()
                 return
             raise StoreUnavailable("no cluster node answered: " + "; ".join(errors))
 
+    async def _count_replicas(self) -> None:
+        """Each primary's replicas in sync, as the primary itself sees them (the
+        ones WAIT counts; CLUSTER SLOTS hides a replica until data flows)."""
+        primaries = self.primaries()
+
+        async def online(addr: Addr) -> int:
+            lane = self._lane_of(addr)
+            try:
+                (info,) = await lane.send(lane.pack("INFO", "replication"), 1)
+            except Exception:
+                return 0
+            return 0 if isinstance(info, Exception) else _online_replicas(info)
+
+        counts = await asyncio.gather(*(online(a) for a in primaries))
+        self._replicas = dict(zip(primaries, counts, strict=True))
+
     def _apply(self, reply: list[Any]) -> None:
         owner = list(self._owner)
-        replicas: dict[Addr, int] = {}
         seen: list[Addr] = []
         for start, end, primary, *reps in reply:
             addr = f"{_s(primary[0])}:{int(primary[1])}"
             owner[int(start) : int(end) + 1] = [addr] * (int(end) - int(start) + 1)
-            replicas[addr] = len(reps)
             seen += [f"{_s(r[0])}:{int(r[1])}" for r in reps]
-        if owner != self._owner or replicas != self._replicas:
+        if owner != self._owner:
             self.version += 1
-        self._owner, self._replicas = owner, replicas
+        self._owner = owner
         self._replica_addrs = seen
 
     async def aclose(self) -> None:
