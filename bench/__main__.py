@@ -57,11 +57,11 @@ def config(a: argparse.Namespace) -> dict[str, Any]:
     if a.quick:
         return {"n": 2000, "n_seq": 500, "rounds": a.rounds or 1, "concurrency": 32,
                 "lat_max": 300, "idle_s": 2.0, "users": [50], "job_s": 1.0,
-                "modes": ["longpoll", "sse"], "streams": [100], "measure_s": 2.0,
+                "modes": ["longpoll", "sse", "websocket"], "streams": [100], "measure_s": 2.0,
                 "yard_n": 20000, "profile": False}
     return {"n": 20000, "n_seq": 5000, "rounds": a.rounds or 3, "concurrency": 32,
             "lat_max": 2000, "idle_s": 5.0, "users": [400, 1000], "job_s": 5.0,
-            "modes": ["poll2", "poll5", "poll10", "longpoll", "sse"],
+            "modes": ["poll2", "poll5", "poll10", "longpoll", "sse", "websocket"],
             "streams": [1000, 5000], "measure_s": 5.0, "yard_n": 100000,
             "profile": not a.no_profile}
 

@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import sqlite3
 import statistics
 import tempfile
@@ -169,13 +170,16 @@ async def main_async(a: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-history-"))
     res: dict[str, Any] = {"machine": machine(), "sizes": sizes, "dialects": {}}
     started = time.time()
-    for dialect in dialects:
-        if dialect == "sqlite":
-            url = f"sqlite+aiosqlite:///{tmp / 'analytics.db'}"
-            res["dialects"][dialect] = await run_dialect(url, dialect, a, sizes, tmp,
-                                                         _sqlite_files(tmp))
-        else:
-            res["dialects"][dialect] = await with_postgres(a, sizes, tmp)
+    try:
+        for dialect in dialects:
+            if dialect == "sqlite":
+                url = f"sqlite+aiosqlite:///{tmp / 'analytics.db'}"
+                res["dialects"][dialect] = await run_dialect(url, dialect, a, sizes, tmp,
+                                                             _sqlite_files(tmp))
+            else:
+                res["dialects"][dialect] = await with_postgres(a, sizes, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # a 1M-row SQLite file is about 1 GB
     res["wall_s"] = round(time.time() - started)
     res["machine"]["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
     return res

@@ -2,7 +2,7 @@
 
 Each user has its own token and keep-alive connection, submits one
 multi-agent job (sequential, one agent: one step of JOBGATE_SIM_STEP_S) and
-waits by polling every P s, by long-poll, or by SSE. Notice latency is the
+waits by polling every P s, by long-poll, by SSE, or on a WebSocket. Notice latency is the
 time from the job's `completed_at` to the moment the client learns it ended.
 """
 
@@ -21,6 +21,7 @@ from bench.common import commands_delta, commandstats, cpu_seconds_of_tree, perc
 from bench.engine import LOGS
 from bench.http_client import Conn
 from bench.server import Background, Valkey, driver_env
+from bench.ws_client import WsConn, wait_job
 from jobgate.api.auth import mint_token
 from jobgate.embedded import free_port
 
@@ -147,6 +148,17 @@ async def _wait_sse(c: Conn, job: dict[str, Any], counts: dict[str, int],
     return float(seen["t"])
 
 
+async def _wait_ws(c: Conn, job: dict[str, Any], result: dict[str, Any]) -> float:
+    """One socket per user (the upgrade counts as a request); the result comes on it."""
+    ws = WsConn(c.host, c.port, c.token)
+    c.requests += 1
+    try:
+        await ws.open(f"{PREFIX}/ws")
+        return await wait_job(ws, job["job_id"], result)
+    finally:
+        await ws.close()
+
+
 async def _user(stack: Stack, i: int, mode: str, delay: float, out: list[tuple[float, int]],
                 counts: dict[str, int]) -> None:
     await asyncio.sleep(delay)
@@ -157,6 +169,8 @@ async def _user(stack: Stack, i: int, mode: str, delay: float, out: list[tuple[f
         t = await _wait_poll(c, job, float(mode[4:]))
     elif mode == "longpoll":
         t = await _wait_long(c, job)
+    elif mode == "websocket":
+        t = await _wait_ws(c, job, res)
     else:
         t = await _wait_sse(c, job, counts, res)
     while not res:  # the stream sent it; the others ask

@@ -30,9 +30,10 @@ def make_settings(url: str, namespace: str, tmp: Path, **over: Any) -> Settings:
 
 
 async def drain(
-    svc: Services, handlers: dict[str, Handler], *, concurrency: int = 8, timeout: float = 30
+    svc: Services, handlers: dict[str, Handler], *, concurrency: int = 8, timeout: float = 120
 ) -> Worker:
-    """Run a burst worker until the queue is empty and nothing runs."""
+    """Run a burst worker until the queue is empty and nothing runs (`timeout`: a
+    hang guard, generous for a busy machine; the drain ends when the work does)."""
     w = Worker(
         svc.store, handlers, svc.settings, concurrency=concurrency, burst=True,
     )

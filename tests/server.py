@@ -141,7 +141,9 @@ class Stack:
         )
 
 
-def wait_http(url: str, proc: Proc | None = None, timeout: float = 20) -> None:
+def wait_http(url: str, proc: Proc | None = None, timeout: float = 90) -> None:
+    """Until `url` answers 200. A process that exits fails at once; one that is only
+    slow to start (a busy machine can take tens of seconds to import) is waited for."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.popen is not None and proc.popen.poll() is not None:

@@ -277,7 +277,8 @@ async def _worker_main(settings: Settings, concurrency: int | None, burst: bool)
     from jobgate.handlers import registry
     from jobgate.worker import serve
 
-    await serve(settings, registry(settings), concurrency=concurrency, burst=burst)
+    await serve(settings, lambda history: registry(settings, history),
+                concurrency=concurrency, burst=burst)
 
 
 db_app = typer.Typer(no_args_is_help=True, help="The history database (SQL).")

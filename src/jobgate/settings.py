@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     ws_max_sockets_per_user: int = Field(default=20, ge=1)  # per API process
     ws_send_buffer_bytes: int = Field(default=1_048_576, ge=4096)  # then producers wait
     ws_send_timeout_s: float = Field(default=10.0, gt=0)  # a send stalled this long: 4408
-    ws_max_message_bytes: int = Field(default=4096, ge=256)  # a client message; over: 1009
+    ws_max_message_bytes: int = Field(default=16_384, ge=256)  # a client message; over: 1009
     redis_timeout_s: float = Field(default=1.0, gt=0)
     redis_max_connections: int = Field(default=8, ge=2, le=512)
     redis_pool_wait_s: float = Field(default=5.0, gt=0)  # a burst queues for a connection

@@ -18,7 +18,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobgate import metrics, serde
 from jobgate.context import JobContext
@@ -42,6 +42,9 @@ from jobgate.store.jobs import JobStore, Outcome
 from jobgate.store.operators import WorkerCard
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from jobgate.history.db import History
 
 Handler = Callable[[JobContext, Any], Awaitable[Any]]
 
@@ -121,9 +124,7 @@ class Worker:
             await self._claim_loop()
             await self._drain()
         finally:
-            for t in helpers:
-                t.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
+            await _cancel_until_done(helpers)
             self.store.forget_claimer(self.claimer)
             with contextlib.suppress(*TRANSIENT):  # else its card expires by itself
                 await self.store.unregister_worker(self.id)
@@ -382,14 +383,28 @@ class Worker:
                 await asyncio.sleep(0.2)
 
 
+async def _cancel_until_done(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel until they end: Python 3.11's wait_for (redis-py sends with it) drops a
+    cancel that lands just as its call completes (the heartbeat's registration, say),
+    and a single cancel would leave the loop running and `run` waiting for ever."""
+    pending: set[asyncio.Task[None]] = set(tasks)
+    while pending:
+        for t in pending:
+            t.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.1)
+
+
 async def serve(
     settings: Settings,
-    handlers: Mapping[str, Handler],
+    handlers: Mapping[str, Handler] | Callable[[History], Mapping[str, Handler]],
     *,
     concurrency: int | None = None,
     burst: bool = False,
 ) -> Worker:
-    """Run one worker until SIGTERM/SIGINT (or, in burst mode, an empty queue)."""
+    """Run one worker until SIGTERM/SIGINT (or, in burst mode, an empty queue).
+
+    `handlers` may be a function of the process's history database, for
+    handlers that read it (the rag agent searches the product's knowledge)."""
     import signal
 
     from jobgate.history.archiver import Archiver
@@ -398,8 +413,10 @@ async def serve(
 
     concurrency = concurrency or settings.worker_concurrency
     svc = await Services.open(settings, workers_concurrency=concurrency)
-    w = Worker(svc.store, handlers, settings, concurrency=concurrency, burst=burst)
     history = open_history(settings)
+    if callable(handlers):
+        handlers = handlers(history)
+    w = Worker(svc.store, handlers, settings, concurrency=concurrency, burst=burst)
     archiver = Archiver(svc.store, settings, history)  # every worker process archives
     archiver.start()
     loop = asyncio.get_running_loop()

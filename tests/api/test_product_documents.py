@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -66,6 +67,20 @@ def test_a_users_documents_are_theirs_alone(api: Stack) -> None:
         assert alice.delete(f"{BASE}/{doc['id']}").status_code == 404
     with httpx.Client(base_url=api.url) as anonymous:
         assert anonymous.get(BASE).status_code == 401
+
+
+def test_any_product_id_round_trips_through_location(api: Stack) -> None:
+    """A control character, a space, `?`, `#` or `%` in the id: Location is
+    percent-encoded (a raw one in a header would drop the connection). A `/`
+    cannot be in a path segment at all (servers decode %2F before routing)."""
+    with client(api, "alice") as c:
+        for product in ("\x1d33\u00f2x", "a b?c#d%e", "ünï\u00e7ode"):
+            path = f"/api/multi-agent/products/{quote(product, safe='')}/documents"
+            r = c.post(path, json={"title": "T", "content": "text 𝄞"})
+            assert r.status_code == 201, (product, r.text)
+            assert r.headers["location"].isascii()
+            got = c.get(r.headers["location"])
+            assert got.status_code == 200 and got.json()["product_id"] == product
 
 
 def test_size_and_shape_are_checked(api: Stack) -> None:

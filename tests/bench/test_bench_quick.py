@@ -37,5 +37,5 @@ def test_quick_run_writes_latest_json(tmp_path: Path) -> None:
     assert ours["idle"]["commands_per_s"] >= 0
     assert data["extra"]["jobgate_retention"]["noop"]["keys_per_job"] > 0
     modes = {h["mode"] for h in data["http_waiting"]}
-    assert {"sse", "longpoll"} <= modes
+    assert {"sse", "longpoll", "websocket"} <= modes
     assert "| jobgate |" in (tmp_path / "latest.md").read_text()

@@ -28,6 +28,10 @@ from tests.server import Proc, Stack, wait_http
 
 WORKER_SCRIPT = Path(__file__).with_name("worker_script.py")
 PREFIX = "/api/multi-agent"
+STARTUP_S = 120.0
+"""The longest wait for anything that needs a fresh process first: a busy machine
+can take tens of seconds to start Python. A wait ends as soon as its condition
+holds, so a generous bound costs nothing when all is well."""
 
 
 def request_body(steps: int = 1, query: str = "chaos job") -> dict[str, Any]:

@@ -22,6 +22,7 @@ import redis
 
 from jobgate.services import Services
 from tests.chaos.harness import (
+    STARTUP_S,
     Cluster,
     events,
     open_gate,
@@ -32,7 +33,8 @@ from tests.chaos.harness import (
 from tests.helpers import make_settings
 from tests.server import Proc
 
-pytestmark = pytest.mark.chaos
+# a hang guard only: every wait follows progress or a process start (STARTUP_S)
+pytestmark = [pytest.mark.chaos, pytest.mark.timeout(600)]
 
 CYCLES = 10
 REQUEUED = "worker shutting down; requeued"
@@ -64,7 +66,7 @@ async def test_rolling_restarts_complete_every_job(
             cluster.respawn(victim)
         # every stopped worker has exited, so has handed back what it held
         await wait_until(lambda: all(p.popen is not None and p.popen.poll() is not None
-                                     for p in cluster.retired), 60, "the stopped workers to exit")
+                                     for p in cluster.retired), STARTUP_S, "the stopped to exit")
         open_gate(r, cluster.namespace, "rollout")
         hashes = await wait_states(r, cluster.namespace, ids, {"completed", "failed"}, 60)
     finally:
@@ -104,5 +106,5 @@ async def holding_worker(cluster: Cluster, r: redis.Redis, cycle: int) -> tuple[
                 return True
         return False
 
-    await wait_until(look, 60, "a worker holding a job")
+    await wait_until(look, STARTUP_S, "a worker holding a job")
     return found[0]

@@ -21,6 +21,7 @@ from jobgate.embedded import EmbeddedValkey, free_port
 from jobgate.store.keys import Keys
 from tests.chaos.harness import (
     PREFIX,
+    STARTUP_S,
     Cluster,
     job_hash,
     report,
@@ -33,7 +34,8 @@ from tests.chaos.harness import (
 )
 from tests.llm_gate import LLMGate
 
-pytestmark = pytest.mark.chaos
+# a hang guard only: every wait follows progress or a process start (STARTUP_S)
+pytestmark = [pytest.mark.chaos, pytest.mark.timeout(600)]
 
 
 class Restartable:
@@ -93,7 +95,6 @@ KILL_AFTER = 200  # acknowledged submits (and a job running) before Valkey dies
 HOLD_AT = 400  # submitters pause here until it has died, so the kill lands mid-load
 
 
-@pytest.mark.timeout(600)  # a hang guard: the waits below follow the work's progress
 @pytest.mark.parametrize("own_valkey", ["always", "everysec"], indirect=True)
 async def test_acknowledged_jobs_survive_valkey_sigkill(
     own_valkey: Restartable, tmp_path: Path
@@ -134,7 +135,7 @@ async def test_acknowledged_jobs_survive_valkey_sigkill(
 
         async def kill_mid_load() -> tuple[set[str], float, float]:
             await due.wait()
-            await wait_until(lambda: bool(running_ids(r, cluster.namespace)), 60,
+            await wait_until(lambda: bool(running_ids(r, cluster.namespace)), STARTUP_S,
                              "a job running at the kill")
             running = running_ids(r, cluster.namespace)
             own_valkey.kill()
@@ -195,8 +196,8 @@ async def test_valkey_down_answers_503_then_everything_recovers(
         ) as c:
             held = request_body(steps=6, query="running while Valkey dies")
             running = (await c.post(f"{PREFIX}/submit", json=held)).json()
-            await wait_until(lambda: llm_gate.calls_for("running while Valkey dies") >= 1, 30,
-                             "the job's first agent call")
+            await wait_until(lambda: llm_gate.calls_for("running while Valkey dies") >= 1,
+                             STARTUP_S, "the job's first agent call")
             assert job_hash(r, cluster.namespace, running["job_id"])["state"] == "processing"
             own_valkey.kill()
             slowest = 0.0
@@ -212,7 +213,8 @@ async def test_valkey_down_answers_503_then_everything_recovers(
                 slowest = max(slowest, took)
                 assert resp.status_code == 503, (url, resp.status_code, resp.text)
                 assert resp.headers["retry-after"] and resp.json()["code"] == "store_unavailable"
-                assert took < 2.0, f"{url} took {took:.2f}s to say 503"
+                # bounded by the 1 s Redis timeout, not the client's 10 s (margin for a busy box)
+                assert took < 5.0, f"{url} took {took:.2f}s to say 503"
             assert (await c.get("/readyz")).status_code == 503
             assert (await c.get("/healthz")).status_code == 200
             await asyncio.sleep(2.5)  # down longer than the lease
@@ -233,7 +235,7 @@ async def test_valkey_down_answers_503_then_everything_recovers(
             api_back = time.monotonic() - t_back
             # the worker is back by itself: it runs the new job (held at its agent call)
             await wait_until(lambda: llm_gate.calls_for("submitted after the restart") >= 1,
-                             30, "the worker to run a job again")
+                             STARTUP_S, "the worker to run a job again")
             worker_back = time.monotonic() - t_back
             # the notifier is subscribed again: a long-poll wakes on the change, not the timeout
             first = await c.get(f"{PREFIX}/jobs/{fresh}/status")
@@ -241,7 +243,7 @@ async def test_valkey_down_answers_503_then_everything_recovers(
             changed = asyncio.create_task(c.get(
                 f"{PREFIX}/jobs/{fresh}/status", params={"wait": 30},
                 headers={"If-None-Match": first.headers["etag"]}, timeout=40))
-            await wait_until(lambda: waiting_clients(cluster.url) >= 1, 30, "the long-poll")
+            await wait_until(lambda: waiting_clients(cluster.url) >= 1, STARTUP_S, "the long-poll")
             llm_gate.open()
             assert (await changed).status_code == 200
             assert (await changed).headers["etag"] != first.headers["etag"], "woke on no change"
@@ -279,7 +281,8 @@ async def test_valkey_hung_answers_503_in_time(own_valkey: Restartable, tmp_path
             finally:
                 own_valkey.server.proc.send_signal(signal.SIGCONT)
             report("valkey_hung", seconds_to_503=took)
-            assert max(took.values()) < 2.0, took
+            # bounded by the 1 s Redis timeout, not the client's 15 s (margin for a busy box)
+            assert max(took.values()) < 5.0, took
             await wait_until(lambda: httpx.get(f"{cluster.url}/readyz").status_code == 200,
                              10, "ready again")
     finally:

@@ -24,6 +24,7 @@ from jobgate.job import Priority
 from jobgate.services import Services
 from tests.chaos.harness import (
     PREFIX,
+    STARTUP_S,
     Cluster,
     Poller,
     events,
@@ -38,7 +39,8 @@ from tests.helpers import make_settings
 from tests.llm_gate import LLMGate
 from tests.server import Proc
 
-pytestmark = pytest.mark.chaos
+# a hang guard only: every wait follows progress or a process start (STARTUP_S)
+pytestmark = [pytest.mark.chaos, pytest.mark.timeout(600)]
 
 NORMAL_JOBS = 40  # enqueued while the poison job kills its workers
 
@@ -72,6 +74,7 @@ async def test_sigkill_mid_job_completes_on_another_worker(
 ) -> None:
     """The job's agent calls wait at a gate: it holds still mid-job while its worker dies."""
     query = "killed mid-job"
+    cluster.extra_env["JOBGATE_SSE_HEARTBEAT_S"] = "1"  # the stream of a held job stays open
     cluster.start_api()
     cluster.start_worker(**llm_gate.env())
     cluster.start_worker(**llm_gate.env())
@@ -87,7 +90,7 @@ async def test_sigkill_mid_job_completes_on_another_worker(
         tasks.append(asyncio.create_task(read_sse(c, job_id, sse)))
 
         llm_gate.allow(2)  # two agent calls answer; the job holds still at its third
-        await wait_until(lambda: llm_gate.calls_for(query) >= 3, 30, "the third agent call")
+        await wait_until(lambda: llm_gate.calls_for(query) >= 3, STARTUP_S, "the third call")
         victim = cluster.holder(r, job_id)
         assert victim is not None
         survivor = next(p for p in cluster.workers if p is not victim)
@@ -96,7 +99,7 @@ async def test_sigkill_mid_job_completes_on_another_worker(
         try:
             victim.kill()
             await wait_until(
-                lambda: ("pending", 1, "worker lost; retrying") in _seen(pollers), 30,
+                lambda: ("pending", 1, "worker lost; retrying") in _seen(pollers), 60,
                 "a poller to see the lapsed lease")
         finally:
             survivor.signal(signal.SIGCONT)
@@ -136,19 +139,19 @@ async def test_zombie_worker_writes_are_rejected(cluster: Cluster, r: redis.Redi
         ticking = (await svc.store.enqueue("gate", "alice", {"gate": "z", "tick": True})).job_id
         silent = (await svc.store.enqueue("gate", "alice", {"gate": "z"})).job_id
         ids = [ticking, silent]
-        await wait_states(r, cluster.namespace, ids, {"processing"}, 30)
+        await wait_states(r, cluster.namespace, ids, {"processing"}, STARTUP_S)
         await wait_until(lambda: any(e.type == "tick" for e in events(r, cluster.namespace,
-                                                                       ticking)), 30, "a tick")
+                                                                       ticking)), 60, "a tick")
         zombie.signal(signal.SIGSTOP)
         taker = cluster.start_chaos_worker()
         try:
             await wait_until(
                 lambda: all(job_hash(r, cluster.namespace, j).get("attempt") == "2"
                             and job_hash(r, cluster.namespace, j).get("state") == "processing"
-                            for j in ids), 60, "attempt 2 on the other worker")
+                            for j in ids), STARTUP_S, "attempt 2 on the other worker")
         finally:
             zombie.signal(signal.SIGCONT)
-        await wait_until(lambda: set(ids) <= {x["job_id"] for x in _lost(zombie)}, 30,
+        await wait_until(lambda: set(ids) <= {x["job_id"] for x in _lost(zombie)}, 60,
                          "the zombie to find both jobs gone")
         open_gate(r, cluster.namespace, "z")
         hashes = await wait_states(r, cluster.namespace, ids, {"completed", "failed"}, 30)
@@ -205,11 +208,11 @@ async def test_poison_job_fails_with_worker_lost_and_others_flow(
             now = (state.get("state"), state.get("attempt"), cluster.deaths, len(normal))
             if now != seen:
                 seen, last_change = now, time.monotonic()
-            assert time.monotonic() - last_change < 60, f"the poison job stalled: {seen}"
+            assert time.monotonic() - last_change < STARTUP_S, f"the poison job stalled: {seen}"
             await asyncio.sleep(0.1)
         cluster.respawn_dead()
         hashes = await wait_states(r, cluster.namespace, [poison, *normal],
-                                   {"completed", "failed"}, 30)
+                                   {"completed", "failed"}, STARTUP_S)
     finally:
         await svc.close()
 

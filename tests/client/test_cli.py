@@ -220,12 +220,14 @@ def _first_job(stack: Stack) -> str:
         return jobs[0].job_id
 
 
-def test_a_cancelled_job_exits_3(slow_stack: Stack) -> None:
+def test_a_cancelled_job_exits_3(make_stack: MakeStack) -> None:
+    stack = make_stack(workers=0)  # no worker: the job holds still until it is cancelled
     proc = subprocess.Popen([JOBGATE, "submit", "--query", "cats", "--mode", "sequential",
-                             "--wait", "--json"], env=env_for(slow_stack),
+                             "--wait", "--json"], env=env_for(stack),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    job_id = _first_job(slow_stack)
-    assert cli(slow_stack, "cancel", job_id).returncode == 0
+    assert proc.stdout is not None
+    job_id = json.loads(proc.stdout.readline())["data"]["job_id"]  # the submitted line
+    assert cli(stack, "cancel", job_id).returncode == 0
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 3, err
     last = json.loads(out.splitlines()[-1])
@@ -233,7 +235,7 @@ def test_a_cancelled_job_exits_3(slow_stack: Stack) -> None:
     assert last["data"]["error_code"] == "cancelled"
     assert last["data"]["error"].startswith("Job cancelled: ")
     assert last["data"]["error"] in err
-    assert cli(slow_stack, "result", job_id).returncode == 3
+    assert cli(stack, "result", job_id).returncode == 3
 
 
 FAILING = {"JOBGATE_LLM_BACKEND": "openai", "JOBGATE_LLM_BASE_URL": "http://127.0.0.1:9",
@@ -279,19 +281,22 @@ def _sigint_as_in_a_terminal() -> None:
 
 
 @pytest.mark.parametrize("cancel_on_abort", [False, True])
-def test_ctrl_c_stops_waiting(slow_stack: Stack, cancel_on_abort: bool) -> None:
+def test_ctrl_c_stops_waiting(make_stack: MakeStack, cancel_on_abort: bool) -> None:
+    stack = make_stack(workers=0)  # the job holds still (pending) until the CLI has stopped
     args = [JOBGATE, "submit", "--query", "cats", "--mode", "sequential", "--wait"]
     proc = subprocess.Popen(args + (["--cancel-on-abort"] if cancel_on_abort else []),
-                            env=env_for(slow_stack), stdout=subprocess.PIPE,
+                            env=env_for(stack), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             preexec_fn=_sigint_as_in_a_terminal)
-    job_id = _first_job(slow_stack)
-    time.sleep(0.5)
+    assert proc.stdout is not None and proc.stderr is not None
+    job_id = next(line.split()[1] for line in proc.stderr if line.startswith("job "))
+    assert proc.stdout.readline().startswith("[state] pending")  # it is waiting now
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "stopped waiting" in err
-    with jobgate.Client(slow_stack.url, slow_stack.token()) as c:
+    stack.start_worker()
+    with jobgate.Client(stack.url, stack.token()) as c:
         state = c.status(job_id).status
         expected = jobgate.JobState.CANCELLED if cancel_on_abort else jobgate.JobState.COMPLETED
         assert state is expected or c.wait(job_id).status is expected

@@ -81,3 +81,21 @@ def test_unknown_attribute_raises() -> None:
 
     with pytest.raises(AttributeError):
         _ = jobgate.NoSuchThing  # type: ignore[attr-defined]
+
+
+def test_both_clients_offer_the_same_methods_with_the_same_parameters() -> None:
+    import inspect
+
+    def methods(cls: type) -> dict[str, list[tuple[str, object]]]:
+        return {
+            name: [(p.name, p.default) for p in inspect.signature(fn).parameters.values()]
+            for name, fn in vars(cls).items()
+            if callable(fn) and not name.startswith("_")
+        }
+
+    sync, asyn = methods(jobgate.Client), methods(jobgate.AsyncClient)
+    assert sync.pop("close") == asyn.pop("aclose")
+    assert sync == asyn
+    assert {"submit", "status", "result", "cancel", "jobs", "run", "wait", "watch"} <= set(sync)
+    init = inspect.signature(jobgate.Client).parameters
+    assert init["prefix"].default == "/api/multi-agent"

@@ -75,9 +75,13 @@ def test_ten_jobs_on_one_socket(stack: Stack, flavour: Flavour, connects: list[s
         check_log(stack, job_id, jobs[job_id])
 
 
-def test_all_follows_jobs_submitted_later(make_stack: MakeStack, flavour: Flavour) -> None:
-    """No worker at first: job A waits, pending. Once A is on the socket (the
-    subscription is live) B is submitted, then a worker starts: both arrive."""
+@pytest.mark.parametrize("transport", ["websocket", "sse"])
+def test_all_follows_jobs_submitted_later(
+    make_stack: MakeStack, flavour: Flavour, transport: str
+) -> None:
+    """No worker at first: job A waits, pending. Once A is on the socket (or the
+    feed: the subscription is live) B is submitted, then a worker starts: both
+    arrive, and another user's job does not."""
     stack = make_stack(workers=0)
     with make_client(flavour, stack.url, stack.token()) as c, \
             make_client(flavour, stack.url, stack.token("bob")) as bob:
@@ -85,7 +89,7 @@ def test_all_follows_jobs_submitted_later(make_stack: MakeStack, flavour: Flavou
         bob.submit(PARALLEL)  # another user's: never on alice's socket
         b = ""
         updates: list[JobUpdate] = []
-        for u in c.watch(all=True, timeout=120):
+        for u in c.watch(all=True, timeout=120, transport=transport):
             updates.append(u)
             if not b:
                 b = c.submit(PARALLEL).job_id
@@ -227,6 +231,23 @@ def test_a_refused_socket_falls_back_to_the_feed(
         with pytest.raises(jobgate.APIError) as info:
             list(c.watch(ids, timeout=30, transport="websocket"))
     assert no_upgrade.refused == 2 and info.value.code == "ws_refused"
+    jobs = by_job(updates)
+    for job_id in ids:
+        check_log(stack, job_id, jobs[job_id])
+
+
+def test_the_feed_resumes_with_its_cursor(make_stack: MakeStack, flavour: Flavour) -> None:
+    """The server ends each feed connection after 1 s; the client comes back
+    with the cursor as Last-Event-ID and every job's log arrives once."""
+    stack = make_stack(JOBGATE_SSE_MAX_CONNECTION_S="1", JOBGATE_SIM_STEP_S="0.3")
+    transport = recording(flavour)
+    with make_client(flavour, stack.url, stack.token(), transport=transport) as c:
+        ids = [c.submit(SEQUENTIAL).job_id for _ in range(2)]
+        updates = list(c.watch(ids, timeout=120, transport="sse"))
+    feeds = [r for r in transport.seen if r.url.path == "/api/multi-agent/events"]
+    assert len(feeds) >= 2
+    cursors = [r.headers.get("last-event-id") for r in feeds]
+    assert cursors[0] is None and all(cursors[1:])
     jobs = by_job(updates)
     for job_id in ids:
         check_log(stack, job_id, jobs[job_id])

@@ -10,6 +10,7 @@ only, fsync off: it is a test server.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import pwd
 import shutil
@@ -19,10 +20,12 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 RUN_AS = "nobody"
+_PR_SET_PDEATHSIG = 1
 SUPERUSER = "jobgate"
 
 
@@ -54,6 +57,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _die_with(parent: int) -> Callable[[], None]:
+    """A preexec_fn: the server stops (fast shutdown) if pytest dies without stopping it.
+    It runs after Popen switched user, so the switch does not clear the setting."""
+    def arm() -> None:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
+        if os.getppid() != parent:  # pytest died before the prctl took hold
+            os.kill(os.getpid(), signal.SIGINT)
+
+    return arm
+
+
 class PgServer:
     """One PostgreSQL cluster: `start()`, `stop()` (fast shutdown), `start()` again."""
 
@@ -83,7 +97,8 @@ class PgServer:
              "-p", str(self.port), "-h", "127.0.0.1", "-k", str(self.dir),
              "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
              "-c", "max_connections=200"],
-            stdout=log, stderr=log, cwd=self.dir, **self._as_user,
+            stdout=log, stderr=log, cwd=self.dir, preexec_fn=_die_with(os.getpid()),
+            **self._as_user,
         )
         log.close()
         deadline = time.monotonic() + timeout

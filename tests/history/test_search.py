@@ -166,3 +166,15 @@ def test_query_terms_and_both_syntaxes() -> None:
     assert fts5_query(["walker", "dog"]) == '"walker" OR "dog"'
     assert query_terms('"x" OR y* -- NEAR(z)') == ["x", "y", "near", "z"]
     assert len(query_terms(" ".join(f"w{i}" for i in range(500)))) == MAX_QUERY_TERMS
+
+
+async def test_the_archivers_own_upserts_keep_results_searchable(history: History) -> None:
+    """Through `repo.upsert_jobs`, the statement the archiver runs (a batch, twice)."""
+    from jobgate.history import repo
+
+    rows = [(result_row(f"j{i}", f"question {i}", f"Answer about walkers number {i}."),
+             ["summary"]) for i in range(3)]
+    await repo.upsert_jobs(history, rows)
+    await repo.upsert_jobs(history, rows)  # a batch archived again
+    hits = await search_results(history, "alice", "p1", "walkers")
+    assert sorted(h.id for h in hits) == ["j0", "j1", "j2"]

@@ -114,3 +114,17 @@ async def test_an_unreachable_database_is_a_retryable_failure() -> None:
         assert e.value.code == "history_unavailable"
     finally:
         await history.close()
+
+
+async def test_large_stored_documents_are_ranked_off_the_loop(history: History) -> None:
+    """Over INLINE_RANK_CHARS the ranking runs in a thread; the passages are the same."""
+    from jobgate.agents.retrieval import INLINE_RANK_CHARS, BM25Retriever
+
+    filler = "\n\n".join(f"Paragraph {i} about office plants and coffee." for i in range(2500))
+    big = f"{filler}\n\nA dog walker can reach a busy owner fast in Berlin.\n\n{filler}"
+    assert len(big) > INLINE_RANK_CHARS
+    doc = await add_document(history, "alice", "prod-7", "Handbook", big, "text/plain", NOW)
+    request = MultiAgentRequest.model_validate(rag_request("alice", product_id="prod-7"))
+    retrieval = await BM25Retriever([ProductKnowledge(history)]).retrieve(request, request.query)
+    assert retrieval.passages[0].document_id == f"product:{doc.id}"
+    assert "dog walker can reach a busy owner" in retrieval.passages[0].text

@@ -14,7 +14,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.chaos.harness import PREFIX, Cluster, sync_redis, wait_states
+from tests.chaos.harness import PREFIX, STARTUP_S, Cluster, sync_redis, wait_states
 from tests.server import SECRET
 
 
@@ -49,7 +49,7 @@ async def test_logs_are_json_with_job_fields_and_no_secrets(cluster: Cluster, le
         assert (await c.get(f"{PREFIX}/jobs/{uuid.uuid4()}/status", headers=auth)
                 ).status_code == 404
         r = sync_redis(cluster.redis_url)
-        await wait_states(r, cluster.namespace, [job_id], {"completed", "failed"}, 30)
+        await wait_states(r, cluster.namespace, [job_id], {"completed", "failed"}, STARTUP_S)
         r.close()
     cluster.stop()  # flush and close every log
 

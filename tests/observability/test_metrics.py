@@ -17,7 +17,15 @@ import httpx
 from jobgate.embedded import free_port
 from jobgate.job import Priority
 from jobgate.services import Services
-from tests.chaos.harness import PREFIX, Cluster, request_body, sync_redis, wait_states, wait_until
+from tests.chaos.harness import (
+    PREFIX,
+    STARTUP_S,
+    Cluster,
+    request_body,
+    sync_redis,
+    wait_states,
+    wait_until,
+)
 from tests.helpers import make_settings
 from tests.observability.conftest import Samples, scrape, value, value_or_zero
 
@@ -44,7 +52,7 @@ async def test_every_metric_moves_with_real_traffic(cluster: Cluster, tmp_path: 
             return (value_or_zero(s, "jobgate_queue_depth", priority="low") == 3
                     and value_or_zero(s, "jobgate_jobs_running") == 1)
 
-        await wait_until(gauges_seen, 10, "queue depth and running gauges", every=0.5)
+        await wait_until(gauges_seen, 60, "queue depth and running gauges", every=0.5)
         s = scrape(api_metrics)
         assert value(s, "jobgate_queue_depth", priority="high") == 0
         assert value(s, "jobgate_valkey_memory_bytes") > 100_000
@@ -64,7 +72,7 @@ async def test_every_metric_moves_with_real_traffic(cluster: Cluster, tmp_path: 
                 return (value_or_zero(s, "jobgate_waiting_clients", channel="long_poll") >= 1
                         and value_or_zero(s, "jobgate_waiting_clients", channel="sse") >= 1)
 
-            await wait_until(waiting, 5, "waiting clients")
+            await wait_until(waiting, 60, "waiting clients")
             assert value(scrape(api_metrics), "jobgate_waiting_clients", channel="poll") >= 1
 
             # now a worker: it runs the queue, reclaims the ghost's job, retries a flaky one
@@ -76,8 +84,9 @@ async def test_every_metric_moves_with_real_traffic(cluster: Cluster, tmp_path: 
             ]
             flaky = (await store.enqueue("flaky", "alice", None)).job_id
             unknown = (await store.enqueue("no-such-kind", "alice", None)).job_id
+            # the worker process starts first: on a busy machine that alone takes a while
             await wait_states(r, cluster.namespace, [*low, ghost, *submitted, flaky, unknown],
-                              {"completed", "failed"}, 30)
+                              {"completed", "failed"}, STARTUP_S)
             await asyncio.wait_for(long_poll, 20)
             await asyncio.wait_for(sse, 20)
             assert (await c.get(f"{PREFIX}/jobs/{'0' * 8}-0000-4000-8000-{'0' * 12}/status")

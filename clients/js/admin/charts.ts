@@ -8,8 +8,8 @@
 import type { StatsGroup } from "./api.js";
 
 export const HOUR_MS = 3_600_000;
-const W = 560;
-const H = 180;
+const W = 480;
+const H = 200;
 const PAD = { left: 44, right: 8, top: 10, bottom: 24 };
 
 /** The smallest 1, 2 or 5 × 10^n at or above `v` (an axis top that reads well). */
@@ -228,6 +228,10 @@ export function drawRunTimeByMode(groups: StatsGroup[]): SVGElement {
   const top = Math.max(...modes.flatMap((g) => PCTS.map((p) => g.run_time_s[p] ?? 0)), 0);
   const max = niceMax(top);
   const svg = frame("Run time percentiles by mode", `${max} s`);
+  if (modes.length === 0) {
+    const at = { x: PAD.left + plotW / 2, y: PAD.top + plotH / 2, "text-anchor": "middle" };
+    svg.append(s("text", { ...at, class: "tick" }, "no completed job in this window"));
+  }
   modes.forEach((g, i) => {
     const outer = band(i, modes.length, 0, max);
     PCTS.forEach((p, j) => {

@@ -60,15 +60,14 @@ export class MyJobs {
       this.showFeed("closed", "Paste a token to see your jobs.");
       return;
     }
-    const watch = watchJobs("all", {
-      token,
-      onStatus: (s) => this.onStatus(s),
-      onResult: (r) => this.onResult(r),
-      onError: (e) => this.onError(e),
-      onConnection: (state) => {
-        if (this.watch === watch) this.showFeed(state);
-      },
-    });
+    let watch: JobWatch;
+    try {
+      watch = this.watchAll(token);
+    } catch (e) {
+      // An API URL the page cannot turn into a socket's: say so, dial nothing.
+      this.showFeed("closed", `Cannot follow your jobs: ${e instanceof Error ? e.message : e}`);
+      return;
+    }
     this.watch = watch;
     this.showFeed(watch.state);
     watch.closed.catch((e: unknown) => {
@@ -80,6 +79,19 @@ export class MyJobs {
           : `Lost the connection: ${e instanceof Error ? e.message : String(e)}`,
       );
     });
+  }
+
+  private watchAll(token: string): JobWatch {
+    const watch: JobWatch = watchJobs("all", {
+      token,
+      onStatus: (s) => this.onStatus(s),
+      onResult: (r) => this.onResult(r),
+      onError: (e) => this.onError(e),
+      onConnection: (state) => {
+        if (this.watch === watch) this.showFeed(state);
+      },
+    });
+    return watch;
   }
 
   stop(): void {

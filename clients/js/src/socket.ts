@@ -18,16 +18,27 @@ export interface WebSocketLike {
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 /**
- * The socket's URL: the API base with ws(s) for http(s). A relative base
- * (the page's own origin) is resolved against the page.
+ * The socket's URL: the API base with ws(s) for http(s). A base that is a
+ * path from the root (the page's own origin) is resolved against the page;
+ * anything else (a relative path, another scheme, a config value that is not
+ * a URL) is refused rather than dialled somewhere under the current page.
  */
 export function socketUrl(base: string, path = "/ws"): string {
   const href = (globalThis as { location?: { href?: string } }).location?.href;
-  let u: URL;
-  try {
-    u = new URL(base + path, href);
-  } catch {
-    throw new JobGateError(`cannot make a WebSocket URL from "${base}": give an absolute apiUrl`);
+  const fromRoot = base.startsWith("/") && !base.startsWith("//");
+  let u: URL | undefined;
+  if (/^https?:\/\//i.test(base) || (fromRoot && href !== undefined)) {
+    try {
+      u = new URL(base + path, href);
+    } catch {
+      u = undefined;
+    }
+  }
+  if (u === undefined) {
+    throw new JobGateError(
+      `cannot make a WebSocket URL from the API URL ${JSON.stringify(base.slice(0, 200))}: ` +
+        "it must be http(s)://… or a path from the root",
+    );
   }
   if (u.protocol === "http:") u.protocol = "ws:";
   else if (u.protocol === "https:") u.protocol = "wss:";

@@ -119,12 +119,12 @@ export class Watcher implements JobWatch {
     if (jobs === "all") this.subs.subscribeAll();
     else for (const id of jobs) this.subs.subscribe(id);
     const signal = options.signal;
-    if (signal?.aborted) {
-      this.finish(signal.reason);
-      return;
-    }
     signal?.addEventListener("abort", () => this.finish(signal.reason), { once: true });
-    this.connect();
+    // Not before the caller holds the watch: no callback runs inside watchJobs().
+    queueMicrotask(() => {
+      if (signal?.aborted) this.finish(signal.reason);
+      else if (!this.finished) this.connect();
+    });
   }
 
   subscribe(jobId: string, lastEventId?: string): void {

@@ -102,8 +102,15 @@ export class FakeSocketServer {
 
 /** Resolves once `check` holds, checking after each turn of the event loop. */
 export async function until(check: () => boolean, what = "condition"): Promise<void> {
+  const holds = (): boolean => {
+    try {
+      return check();
+    } catch {
+      return false; // e.g. `server.last` before the first socket
+    }
+  };
   for (let i = 0; i < 2000; i++) {
-    if (check()) return;
+    if (holds()) return;
     await new Promise((r) => setTimeout(r, 1));
   }
   throw new Error(`gave up waiting for ${what}`);

@@ -228,7 +228,8 @@ describe("watchJobs", () => {
   it("cancels over the socket, keeping the request while disconnected", async () => {
     const server = new FakeSocketServer();
     const watch = watchJobs(["a"], opts(server));
-    watch.cancel("a"); // still connecting
+    watch.cancel("a"); // not even connecting yet
+    await until(() => server.sockets.length === 1, "the socket");
     server.last.open();
     expect(server.last.sent).toEqual([
       { type: "auth", token: "tok" },
@@ -301,6 +302,14 @@ describe("watchJobs", () => {
     abort.abort(new Error("page left"));
     await expect(watch.closed).rejects.toThrow("page left");
     expect(server.last.closedByClient).toBe(1000);
+  });
+
+  it("an unusable API URL is refused, not dialled under the page", () => {
+    for (const apiUrl of ["</script><script>x", "ftp://x.test", "//evil.test"]) {
+      expect(() =>
+        watchJobs(["a"], { apiUrl, WebSocket: FakeSocketServer.prototype.constructor as never }),
+      ).toThrow(JobGateError);
+    }
   });
 
   it("without any WebSocket it says so", async () => {

@@ -29,6 +29,7 @@ ranking it is a few milliseconds of pure work on the worker.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -38,6 +39,10 @@ from jobgate.agents.ranking import TOP_K, Document, Passage, rank
 
 MIN_CONTEXT_WORDS = 3
 """A string elsewhere in `context` shorter than this is a label, not a text."""
+
+INLINE_RANK_CHARS = 100_000
+"""Above this much text (stored documents: up to 8 × 200 kB) ranking takes
+a second of CPU; it runs in a thread so the worker's loop keeps its leases."""
 
 _RESERVED = ("documents", "form_data")
 
@@ -118,7 +123,11 @@ class BM25Retriever:
         docs: list[Document] = []
         for source in self.sources:
             docs.extend(await source.documents(request))
-        passages = rank(query, docs, limit=self.limit)
+        if sum(len(d.text) for d in docs) > INLINE_RANK_CHARS:
+            # stored documents can be large: rank off the loop so heartbeats go on
+            passages = await asyncio.to_thread(rank, query, docs, limit=self.limit)
+        else:
+            passages = rank(query, docs, limit=self.limit)
         return Retrieval(query, len(docs), tuple(passages), tuple(s.name for s in self.sources))
 
 

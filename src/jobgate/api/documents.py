@@ -11,6 +11,7 @@ No `from __future__ import annotations` here: FastAPI reads these signatures.
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import ConfigDict, Field
@@ -104,8 +105,10 @@ async def add(
     with database_errors():
         doc = await documents.add_document(history, owner, product, body.title, body.content,
                                            body.content_type, datetime.now(UTC))
-    response.headers["Location"] = str(request.url_for("get_document", product_id=product,
-                                                       document_id=doc.id).path)
+    # quoted by hand: url_for puts the product id in as it is, and a control
+    # character in a header would drop the connection
+    response.headers["Location"] = (
+        f"{PREFIX.format(product_id=quote(product, safe=''))}/documents/{doc.id}")
     return DocumentOut(**_out(doc))
 
 

@@ -20,10 +20,8 @@ from jobgate.api.auth import Owner
 from jobgate.api.deps import Hist, JobKind, Svc, Waiting
 from jobgate.api.stream import event_stream
 from jobgate.api.user_feed import user_events
-from jobgate.api.user_feed import user_events
 from jobgate.api.views import etag, result_view, retry_after, status_view
 from jobgate.api.waiting import Waiters, wait_for_change
-from jobgate.api.ws import socket
 from jobgate.api.ws import socket
 from jobgate.errors import InvalidRequest, JobNotFound
 from jobgate.history import cursor as history_cursor
@@ -221,12 +219,6 @@ def add_routes(router: APIRouter) -> None:
     router.add_api_route("/jobs", list_jobs, response_model=JobListResponse)
     router.add_api_route(
         "/jobs/{job_id}/events", events, response_class=EventSourceResponse,
-        responses={200: {"content": {"text/event-stream": {}}}},
-    )
-    # Every job of the caller on one connection (docs/websocket.md).
-    router.add_api_websocket_route("/ws", socket)
-    router.add_api_route(
-        "/events", user_events, response_class=EventSourceResponse,
         responses={200: {"content": {"text/event-stream": {}}}},
     )
     # Every job of the caller on one connection (docs/websocket.md).

@@ -33,7 +33,7 @@ _CLOSE_WAIT_S = 1.0  # for a close frame to be taken; then the connection is cut
 # A client cut off for not reading may still read what was sent and the 4408
 # close frame for this long; then its connection is dropped.
 _CUT_OFF_GRACE_S = 30.0
-_REASONS = {
+_REASONS: dict[int, str] = {
     Close.GOING_AWAY: "server shutting down: resume elsewhere",
     Close.TOO_BIG: "message too big",
     Close.SERVER_ERROR: "server error",
@@ -88,7 +88,7 @@ async def _write(ws: WebSocket, outbox: Outbox, settings: Settings) -> None:
         out = await outbox.get(settings.ws_heartbeat_s)
         if outbox.close_code is not None:
             code = outbox.close_code
-            await _close_now(ws, code, _REASONS.get(Close(code), ""), transport)
+            await _close_now(ws, code, _REASONS.get(code, ""), transport)
             return
         text = msg.HEARTBEAT if out is None else out.text
         if text is None:

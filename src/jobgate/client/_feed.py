@@ -22,6 +22,7 @@ from jobgate.client._errors import APIError, NotFound
 from jobgate.client._sse import SSEDecoder
 from jobgate.client._tracker import Tracker
 from jobgate.client._update import JobUpdate
+from jobgate.job import TERMINAL
 from jobgate.models import JobStatusResponse
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ class Feed:
                 w.ended.add(tracker.job_id)
                 yield Emit(JobUpdate(tracker.job_id, error=exc))
                 continue
-            if core.parse(JobStatusResponse, response).status.value in ("pending", "processing"):
+            if core.parse(JobStatusResponse, response).status not in TERMINAL:
                 continue  # the feed carries it
             yield from self._replay(tracker)
 

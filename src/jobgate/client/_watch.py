@@ -158,6 +158,7 @@ class Watch:
         """Take one server message; emit what the caller has not seen yet."""
         if not isinstance(msg, dict):
             return
+        self.failures = 0  # the server is there and talking (a heartbeat, an ack too)
         job_id, kind = msg.get("job_id"), msg.get("type")
         if kind == "error":
             yield from self._on_error(job_id, msg)
@@ -165,7 +166,6 @@ class Watch:
         tracker = self._tracker(job_id)
         if tracker is None:
             return
-        self.failures = 0
         if kind == "result" and tracker.result is None:
             tracker.result = parse_result(msg.get("data"))
             if tracker.result is not None:

@@ -35,6 +35,7 @@ from jobgate.store.jobs import JobStore
 from jobgate.store.outbox import Outbox, Pending
 
 log = logging.getLogger(__name__)
+STOP_GRACE_S = 5.0
 T = TypeVar("T")
 
 
@@ -212,7 +213,12 @@ class Archiver:
         self._task = asyncio.create_task(self.run(), name="archiver")
 
     async def stop(self) -> None:
-        """Finish the batch in hand, release the lease; what is left waits in the outbox."""
+        """Finish the batch in hand (briefly), release the lease; the rest waits in the
+        outbox. A batch cut short is safe: nothing is marked before its commit."""
         self.request_stop()
-        if self._task is not None:
-            await self._task
+        if self._task is None:
+            return
+        await asyncio.wait({self._task}, timeout=STOP_GRACE_S)
+        while not self._task.done():  # a database that hangs must not hold up shutdown
+            self._task.cancel()
+            await asyncio.wait({self._task}, timeout=0.1)

@@ -16,10 +16,8 @@ import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -32,6 +30,9 @@ from sqlalchemy.ext.asyncio import (
 from jobgate.job import next_retry_delay
 from jobgate.settings import Settings
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 __all__ = [
     "History", "database_url", "ensure_schema", "make_safe", "open_history", "open_url",
     "upgrade", "upgrade_engine", "upgrade_url",
@@ -40,6 +41,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _SQLITE_BUSY_MS = 10_000  # several processes write one SQLite file: wait, don't fail
+_CONNECT_TIMEOUT_S = 5.0
 _PG_LOCK = 0x6A6F6267  # "jobg": the advisory lock key of schema upgrades
 
 
@@ -86,7 +88,10 @@ def _engine(url: str, sqlite_busy_ms: int = _SQLITE_BUSY_MS) -> AsyncEngine:
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_busy_ms))
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # A connect that hangs (a host that drops packets) fails in seconds, not asyncpg's 60.
+    args = {"timeout": _CONNECT_TIMEOUT_S} if parsed.get_driver_name() == "asyncpg" else {}
+    return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                               connect_args=args)
 
 
 @dataclass(slots=True)
@@ -116,6 +121,11 @@ def open_url(url: str, *, sqlite_busy_ms: int = _SQLITE_BUSY_MS) -> History:
 
 
 def _alembic_config() -> Config:
+    # Alembic narrates every import and start at INFO ("setup plugin …", "Context
+    # impl …"); only its problems matter here, so quiet it before it is imported.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     return cfg
@@ -126,6 +136,8 @@ def _upgrade_on(conn: Connection, revision: str) -> None:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK})")
     cfg = _alembic_config()
     cfg.attributes["connection"] = conn
+    from alembic import command
+
     command.upgrade(cfg, revision)
 
 
@@ -146,8 +158,6 @@ async def _sqlite_lock(engine: AsyncEngine) -> AsyncIterator[None]:
 
 async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema to `revision` (Alembic, one transaction, one process at a time)."""
-    # Alembic narrates every start at INFO ("Context impl …"); only its problems matter here.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     async with _sqlite_lock(engine), engine.begin() as conn:
         await conn.run_sync(_upgrade_on, revision)
 

@@ -73,8 +73,8 @@ var AdminApi = class {
 
 // admin/charts.ts
 var HOUR_MS = 36e5;
-var W = 560;
-var H = 180;
+var W = 480;
+var H = 200;
 var PAD = { left: 44, right: 8, top: 10, bottom: 24 };
 function niceMax(v) {
   if (!(v > 0)) return 1;
@@ -243,6 +243,10 @@ function drawRunTimeByMode(groups) {
   const top = Math.max(...modes.flatMap((g) => PCTS.map((p) => g.run_time_s[p] ?? 0)), 0);
   const max = niceMax(top);
   const svg = frame("Run time percentiles by mode", `${max} s`);
+  if (modes.length === 0) {
+    const at = { x: PAD.left + plotW / 2, y: PAD.top + plotH / 2, "text-anchor": "middle" };
+    svg.append(s("text", { ...at, class: "tick" }, "no completed job in this window"));
+  }
   modes.forEach((g, i) => {
     const outer = band(i, modes.length, 0, max);
     PCTS.forEach((p, j) => {

@@ -159,15 +159,13 @@ var MyJobs = class {
       this.showFeed("closed", "Paste a token to see your jobs.");
       return;
     }
-    const watch = watchJobs("all", {
-      token: token2,
-      onStatus: (s) => this.onStatus(s),
-      onResult: (r) => this.onResult(r),
-      onError: (e) => this.onError(e),
-      onConnection: (state) => {
-        if (this.watch === watch) this.showFeed(state);
-      }
-    });
+    let watch;
+    try {
+      watch = this.watchAll(token2);
+    } catch (e) {
+      this.showFeed("closed", `Cannot follow your jobs: ${e instanceof Error ? e.message : e}`);
+      return;
+    }
     this.watch = watch;
     this.showFeed(watch.state);
     watch.closed.catch((e) => {
@@ -177,6 +175,18 @@ var MyJobs = class {
         e instanceof HttpError && e.status === 401 ? "The server did not accept the token: your jobs are not shown." : `Lost the connection: ${e instanceof Error ? e.message : String(e)}`
       );
     });
+  }
+  watchAll(token2) {
+    const watch = watchJobs("all", {
+      token: token2,
+      onStatus: (s) => this.onStatus(s),
+      onResult: (r) => this.onResult(r),
+      onError: (e) => this.onError(e),
+      onConnection: (state) => {
+        if (this.watch === watch) this.showFeed(state);
+      }
+    });
+    return watch;
   }
   stop() {
     const w = this.watch;

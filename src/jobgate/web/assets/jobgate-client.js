@@ -750,11 +750,19 @@ function subscribeMessage(jobId, last) {
 // src/socket.ts
 function socketUrl(base, path = "/ws") {
   const href = globalThis.location?.href;
+  const fromRoot = base.startsWith("/") && !base.startsWith("//");
   let u;
-  try {
-    u = new URL(base + path, href);
-  } catch {
-    throw new JobGateError(`cannot make a WebSocket URL from "${base}": give an absolute apiUrl`);
+  if (/^https?:\/\//i.test(base) || fromRoot && href !== void 0) {
+    try {
+      u = new URL(base + path, href);
+    } catch {
+      u = void 0;
+    }
+  }
+  if (u === void 0) {
+    throw new JobGateError(
+      `cannot make a WebSocket URL from the API URL ${JSON.stringify(base.slice(0, 200))}: it must be http(s)://… or a path from the root`
+    );
   }
   if (u.protocol === "http:") u.protocol = "ws:";
   else if (u.protocol === "https:") u.protocol = "wss:";
@@ -888,12 +896,11 @@ var Watcher = class {
     if (jobs === "all") this.subs.subscribeAll();
     else for (const id of jobs) this.subs.subscribe(id);
     const signal = options.signal;
-    if (signal?.aborted) {
-      this.finish(signal.reason);
-      return;
-    }
     signal?.addEventListener("abort", () => this.finish(signal.reason), { once: true });
-    this.connect();
+    queueMicrotask(() => {
+      if (signal?.aborted) this.finish(signal.reason);
+      else if (!this.finished) this.connect();
+    });
   }
   options;
   persistence;
