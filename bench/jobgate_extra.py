@@ -32,29 +32,32 @@ async def _enqueue(url: str, n_noop: int, n_ma: int) -> None:
 
 
 def retention(v: Valkey) -> dict[str, Any]:
+    from jobgate.store.keys import Keys
+
+    k = Keys("bench")
     r = v.client()
     r.flushall()
     asyncio.run(_enqueue(v.url, 200, 3))
     w = start_worker(JOBGATE, v, 32)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and (r.scard("bench:active:bench")
-                                               or r.scard("bench:active:ma")):
+        active = {k.active(k.partition_of_owner(o)) for o in ("bench", "ma")}
+        while time.monotonic() < deadline and any(r.hlen(a) for a in active):
             time.sleep(0.2)
     finally:
         w.stop()
     out: dict[str, Any] = {}
     for owner, label in (("bench", "noop"), ("ma", "multi_agent")):
-        ids = r.zrange(f"bench:owner:{owner}", 0, -1)
+        ids = r.zrange(k.owner_jobs(owner), 0, -1)
         sizes, keys = [], 0
         for job_id in ids:
-            ks = [f"bench:job:{{{job_id}}}", f"bench:ev:{{{job_id}}}"]
+            ks = [k.job(job_id), k.events(job_id)]
             sizes.append(sum(int(r.memory_usage(k, samples=0) or 0) for k in ks))
             keys += sum(int(r.exists(k)) for k in ks)
         out[label] = {"jobs": len(ids), "bytes_per_job": sum(sizes) / max(len(ids), 1),
                       "keys_per_job": keys / max(len(ids), 1),
                       "shared_index_bytes_per_job": int(
-                          r.memory_usage(f"bench:owner:{owner}", samples=0) or 0)
+                          r.memory_usage(k.owner_jobs(owner), samples=0) or 0)
                       / max(len(ids), 1)}
     return out
 

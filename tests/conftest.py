@@ -13,6 +13,7 @@ from jobgate.services import Services
 from jobgate.settings import Settings
 from tests.helpers import make_settings
 from tests.server import Stack
+from tests.valkey_cluster import LocalCluster, Topology, topology_of
 
 
 @pytest.fixture(scope="session")
@@ -23,14 +24,28 @@ def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedValkey]
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def valkey_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A local Valkey Cluster, 3 primaries with a replica each, shared by the session."""
+    cluster = LocalCluster(tmp_path_factory.mktemp("cluster")).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def topology(request: pytest.FixtureRequest) -> Topology:
+    """Standalone here; tests/engine and tests/api run on the cluster as well."""
+    return topology_of(request)
+
+
 @pytest.fixture
 def namespace() -> str:
     return f"t-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture
-def settings(valkey: EmbeddedValkey, namespace: str, tmp_path: Path) -> Settings:
-    return make_settings(valkey.url, namespace, tmp_path)
+def settings(topology: Topology, namespace: str, tmp_path: Path) -> Settings:
+    return make_settings(topology.url, namespace, tmp_path, redis_mode=topology.mode)
 
 
 @pytest.fixture

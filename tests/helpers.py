@@ -35,8 +35,7 @@ async def drain(
     """Run a burst worker until the queue is empty and nothing runs (`timeout`: a
     hang guard, generous for a busy machine; the drain ends when the work does)."""
     w = Worker(
-        svc.store, handlers, svc.settings, blocking_redis=svc.blocking,
-        concurrency=concurrency, burst=True,
+        svc.store, handlers, svc.settings, concurrency=concurrency, burst=True,
     )
     async with asyncio.timeout(timeout):
         await w.run()

@@ -326,7 +326,7 @@ async def _archiver_main(settings: Settings, burst: bool) -> None:
 
     svc = await Services.open(settings)
     history = open_history(settings)
-    arch = Archiver(svc.redis, settings, history)
+    arch = Archiver(svc.store, settings, history)
     try:
         if burst:
             await arch.step()

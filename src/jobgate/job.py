@@ -35,6 +35,9 @@ _TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.PENDING: frozenset({JobState.PROCESSING, JobState.CANCELLED, JobState.FAILED}),
     JobState.PROCESSING: frozenset({JobState.PENDING} | TERMINAL),
 }
+"""Every state change a script may make; the scripts check each one against
+this table (store/rules.py writes it into them), so it is the rule, not a
+description of it."""
 
 
 class Priority(StrEnum):
@@ -44,26 +47,56 @@ class Priority(StrEnum):
 
 
 PRIORITY_ORDER: tuple[Priority, ...] = (Priority.HIGH, Priority.NORMAL, Priority.LOW)
+"""Claim order within a partition: a lower queue waits while a higher one has jobs."""
 
 WORKER_LOST = "worker_lost"
 TIMEOUT = "timeout"
-ORPHANED_MESSAGE = "worker lost; retrying"
+BAD_RESULT = "bad_result"
+STORE_UNAVAILABLE = "store_unavailable"
+INTERNAL_ERROR = "internal_error"
+UNKNOWN_KIND = "unknown_kind"
 
-_JOB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+MESSAGES: dict[str, str] = {
+    # The status message of each step the scripts take (printf-style: Lua's
+    # string.format reads the same templates).
+    "queued": "queued",
+    "running": "running (attempt %d of %d)",
+    "lost_retrying": "worker lost; retrying",
+    "lost_gave_up": "worker lost; no attempts left",
+    "lost_error": "worker lost during attempt %d of %d; no attempts left",
+    "cancelled": "cancelled by user",
+    "handed_back": "worker shutting down; requeued",
+    "completed": "completed",
+}
+ORPHANED_MESSAGE = MESSAGES["lost_retrying"]
+
+_JOB_ID = re.compile(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}-p(0|[1-9][0-9]{0,3})$"
+)
 
 
-def new_job_id() -> str:
-    """A random UUID4: 122 random bits from the OS, never time-based."""
-    return str(uuid.uuid4())
+def new_job_id(partition: int = 0) -> str:
+    """A random UUID4 (122 random bits from the OS, never time-based), then the
+    job's partition: any reader finds the job's slot from its id alone."""
+    return f"{uuid.uuid4()}-p{partition}"
 
 
 def is_valid_job_id(job_id: str) -> bool:
     return bool(_JOB_ID.match(job_id))
 
 
+def partition_of(job_id: str) -> int:
+    """The partition a (valid) job id names."""
+    return int(job_id.rpartition("-p")[2])
+
+
 def can_transition(src: JobState, dst: JobState) -> bool:
     """Terminal states never change; processing may go back to pending."""
     return dst in _TRANSITIONS.get(src, frozenset())
+
+
+def transitions() -> dict[JobState, frozenset[JobState]]:
+    return dict(_TRANSITIONS)
 
 
 def next_retry_delay(
@@ -76,6 +109,7 @@ def next_retry_delay(
 
 
 def should_retry(attempt: int, max_attempts: int) -> bool:
+    """The give-up rule, for a handler's retryable error and a lost worker alike."""
     return attempt < max_attempts
 
 
@@ -188,3 +222,87 @@ class Job:
         if self.terminal:
             return 0.0
         return estimated_remaining(self.progress, self.started_us, now_us, self.estimate_s)
+
+
+# -- how an attempt ends ----------------------------------------------------
+class Ending(StrEnum):
+    """How one attempt ends, as its worker reports it. Not a job state: a
+    retry leaves the job `pending`, waiting out its backoff."""
+
+    COMPLETE = "complete"
+    FAIL = "fail"
+    RETRY = "retry"
+
+    @property
+    def state(self) -> JobState:
+        return _ENDING_STATE[self]
+
+
+_ENDING_STATE = {
+    Ending.COMPLETE: JobState.COMPLETED,
+    Ending.FAIL: JobState.FAILED,
+    Ending.RETRY: JobState.PENDING,
+}
+
+
+class Failure(StrEnum):
+    """What went wrong in an attempt, told apart by exception type (worker.py)."""
+
+    RETRYABLE = "retryable"  # the handler asked for a retry
+    PERMANENT = "permanent"  # the handler said trying again cannot help
+    TIMEOUT = "timeout"  # the attempt outlived the job's timeout
+    STORE_DOWN = "store_down"  # the job store blinked under a progress write
+    BAD_RESULT = "bad_result"  # the handler returned what JSON cannot hold
+    CRASH = "crash"  # any other exception: a bug in the handler
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptEnd:
+    """The decision: how the attempt ends, the status message, and for a
+    failure or a retry the error `{code, message}` the client will read."""
+
+    ending: Ending
+    message: str
+    error: dict[str, str] | None = None
+    retry_delay_s: float = 0.0
+
+
+_RETRIED = frozenset({Failure.RETRYABLE, Failure.STORE_DOWN})
+
+
+def end_of_attempt(
+    failure: Failure | None,
+    *,
+    attempt: int,
+    max_attempts: int,
+    code: str = "",
+    detail: str = "",
+    retry_after_s: float | None = None,
+    retry_delay_s: float = 0.0,
+) -> AttemptEnd:
+    """Decide how an attempt ends. `failure` None: the handler returned.
+
+    `code` and `detail` describe the error (a handler's own code, or the
+    failure's); `retry_delay_s` is the backoff to use when the handler gave
+    no `retry_after_s`.
+    """
+    if failure is None:
+        return AttemptEnd(Ending.COMPLETE, MESSAGES["completed"])
+    if failure in _RETRIED and should_retry(attempt, max_attempts):
+        delay = retry_after_s if retry_after_s is not None else retry_delay_s
+        return AttemptEnd(
+            Ending.RETRY, f"retrying in {delay:.1f}s: {detail}",
+            {"code": code, "message": detail}, delay,
+        )
+    if failure in _RETRIED:
+        detail = f"{detail} (gave up after {attempt} of {max_attempts} attempts)"
+    return AttemptEnd(Ending.FAIL, f"failed: {detail}", {"code": code, "message": detail})
+
+
+def lost_worker_end(attempt: int, max_attempts: int) -> tuple[JobState, str, dict[str, str] | None]:
+    """A lease lapsed: back to pending while attempts are left, else failed
+    with `worker_lost` (claim.lua applies this rule)."""
+    if should_retry(attempt, max_attempts):
+        return JobState.PENDING, MESSAGES["lost_retrying"], None
+    error = {"code": WORKER_LOST, "message": MESSAGES["lost_error"] % (attempt, max_attempts)}
+    return JobState.FAILED, MESSAGES["lost_gave_up"], error

@@ -1,4 +1,4 @@
-"""Opens what a process needs to serve jobs: Redis clients, the store, the notifier.
+"""Opens what a process needs to serve jobs: the store and the notifier.
 
 With no JOBGATE_REDIS_URL, `jobgate up` starts an embedded Valkey first and
 passes its URL in; `jobgate api` and `jobgate worker` need a URL (several
@@ -9,45 +9,74 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-
-from redis.asyncio import Redis
+from typing import Any
 
 from jobgate.settings import Settings
-from jobgate.store.connection import TRANSIENT, check_eviction_policy, connect
+from jobgate.store.access import Access
+from jobgate.store.connection import TRANSIENT, check_eviction_policy, check_mode
 from jobgate.store.jobs import JobStore
+from jobgate.store.keys import Keys
+from jobgate.store.nodes import SingleNode, open_nodes
 from jobgate.store.notifier import Notifier
+from jobgate.store.subscriber import Subscriber
 
 
 @dataclass
 class Services:
     settings: Settings
-    redis: Redis
-    blocking: Redis
     store: JobStore
     notifier: Notifier
+    _redis: Any = None
 
     @classmethod
     async def open(
         cls, settings: Settings, *, check_policy: bool = True, workers_concurrency: int = 0
     ) -> Services:
-        """`workers_concurrency`: jobs run in this process, each may write progress."""
-        assert settings.redis_url, "resolve the Redis URL (or start embedded Valkey) first"
-        redis = connect(
-            settings.redis_url, settings.redis_timeout_s,
-            settings.redis_max_connections + workers_concurrency, settings.redis_pool_wait_s,
-        )
-        # BLPOP (one per worker loop) and pub/sub (one per process) hold their
-        # connection while they wait, longer than a command may take: their own pool.
-        blocking = connect(settings.redis_url, settings.worker_poll_s + 5, max_connections=64)
-        if check_policy:
+        """`workers_concurrency`: jobs run in this process (kept for callers; the
+        store's lanes need one connection per server whatever it is)."""
+        nodes = await open_nodes(settings, settings.redis_max_connections)
+        access = Access(nodes, min_replicas_ack=settings.redis_min_replicas_ack,
+                        wait_ms=max(int(settings.redis_timeout_s * 500), 10))
+        keys = Keys(settings.namespace, settings.partitions)
+        store = JobStore(access, keys, settings)
+        try:
             with contextlib.suppress(*TRANSIENT):  # unreachable now: /readyz will say so
-                await check_eviction_policy(redis)
-        store = JobStore(redis, settings)
-        notifier = Notifier(blocking, store.keys.notify)
-        return cls(settings, redis, blocking, store, notifier)
+                await check_mode(nodes.lanes()[0], settings.redis_mode)
+                await store.check_partitions()
+                if check_policy:
+                    for lane in nodes.lanes():
+                        await check_eviction_policy(lane)
+        except BaseException:
+            await store.aclose()
+            raise
+
+        def subscriber(on_message: Any, on_reset: Any) -> Subscriber:
+            return Subscriber(nodes, [keys.notify(p) for p in range(keys.partitions)],
+                              [keys.slot(p) for p in range(keys.partitions)],
+                              on_message, on_reset, "jobgate-notifier")
+
+        return cls(settings, store, Notifier(subscriber))
+
+    @property
+    def redis(self) -> Any:
+        """A redis-py client for operators and tests (routed by key on a cluster);
+        jobgate itself goes through the store."""
+        if self._redis is None:
+            nodes = self.store.access.nodes
+            if isinstance(nodes, SingleNode):
+                self._redis = nodes.client
+            else:
+                from redis.asyncio.cluster import RedisCluster
+
+                assert self.settings.redis_url
+                self._redis = RedisCluster.from_url(
+                    self.settings.redis_url.split(",")[0], decode_responses=True
+                )
+        return self._redis
 
     async def close(self) -> None:
         await self.notifier.stop()
+        if self._redis is not None and not isinstance(self.store.access.nodes, SingleNode):
+            await self._redis.aclose()
         await self.store.aclose()
-        await self.redis.aclose()
-        await self.blocking.aclose()
+

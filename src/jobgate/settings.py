@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _ORIGIN = re.compile(r"^https?://[a-z0-9.\-\[\]:]+$")
@@ -22,6 +22,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JOBGATE_", extra="ignore", populate_by_name=True)
 
     redis_url: str | None = None
+    # standalone: the URL is the server; sentinel: it lists the sentinels and
+    # redis_sentinel_master names the primary; cluster: it names any node.
+    redis_mode: Literal["standalone", "cluster", "sentinel"] = "standalone"
+    redis_sentinel_master: str | None = None
+    # Replicas that must have a submit (or an attempt's end) before it is
+    # acknowledged; unset: 1 when the primary has replicas, else 0.
+    redis_min_replicas_ack: int | None = Field(default=None, ge=0, le=16)
+    partitions: int = Field(default=16, ge=1, le=256)  # fixed per deployment
     data_dir: Path = Path(".jobgate")
     namespace: str = Field(default="jobgate", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     auth_secret: str | None = None
@@ -108,6 +116,7 @@ class Settings(BaseSettings):
 
     @field_validator("redis_url", "database_url", "auth_secret", "llm_api_key", "demo_token",
                      "auth_jwks_url", "auth_issuer", "auth_audience", "auth_introspect_url",
+                     "redis_sentinel_master", "redis_min_replicas_ack",
                      mode="before")
     @classmethod
     def _empty_is_unset(cls, v: object) -> object:
@@ -129,6 +138,12 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"not an origin (scheme://host[:port], no path, no *): {bad}")
         return origins
+
+    @model_validator(mode="after")
+    def _sentinel_has_a_master(self) -> Settings:
+        if self.redis_mode == "sentinel" and not self.redis_sentinel_master:
+            raise ValueError("JOBGATE_REDIS_MODE=sentinel needs JOBGATE_REDIS_SENTINEL_MASTER")
+        return self
 
     @property
     def lease_ms(self) -> int:

@@ -20,15 +20,25 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from redis.asyncio import Redis
-
 from jobgate import metrics, serde
 from jobgate.context import JobContext
 from jobgate.errors import JobError, LeaseLost, PermanentError, RetryableError
-from jobgate.job import TIMEOUT, next_retry_delay, should_retry
+from jobgate.job import (
+    BAD_RESULT,
+    INTERNAL_ERROR,
+    STORE_UNAVAILABLE,
+    TIMEOUT,
+    UNKNOWN_KIND,
+    AttemptEnd,
+    Ending,
+    Failure,
+    end_of_attempt,
+    next_retry_delay,
+)
 from jobgate.settings import Settings
+from jobgate.store.claims import Claimed
 from jobgate.store.connection import STORE_DOWN, TRANSIENT
-from jobgate.store.jobs import Claimed, JobStore, Outcome
+from jobgate.store.jobs import JobStore, Outcome
 from jobgate.store.operators import WorkerCard
 
 log = logging.getLogger(__name__)
@@ -56,7 +66,7 @@ class WorkerStats:
     retried: int = 0
     lost: int = 0
     handed_back: int = 0
-    by_state: dict[str, int] = field(default_factory=dict)
+    by_ending: dict[Ending, int] = field(default_factory=dict)
 
 
 def new_worker_id() -> str:
@@ -70,7 +80,6 @@ class Worker:
         handlers: Mapping[str, Handler],
         settings: Settings,
         *,
-        blocking_redis: Redis,
         concurrency: int | None = None,
         burst: bool = False,
         worker_id: str | None = None,
@@ -78,7 +87,6 @@ class Worker:
         self.store = store
         self.handlers = dict(handlers)
         self.settings = settings
-        self.blocking = blocking_redis
         self.concurrency = concurrency or settings.worker_concurrency
         self.burst = burst
         self.id = worker_id or new_worker_id()
@@ -107,6 +115,7 @@ class Worker:
 
     async def run(self) -> None:
         log.info("worker started", extra={"worker": self.id})
+        self.claimer = self.store.claimer(self.id, self.concurrency)
         helpers = [
             asyncio.create_task(self._heartbeat_loop(), name="jobgate-heartbeat"),
             asyncio.create_task(self._flush_loop(), name="jobgate-flush"),
@@ -116,6 +125,7 @@ class Worker:
             await self._drain()
         finally:
             await _cancel_until_done(helpers)
+            self.store.forget_claimer(self.claimer)
             with contextlib.suppress(*TRANSIENT):  # else its card expires by itself
                 await self.store.unregister_worker(self.id)
             log.info("worker stopped", extra={"worker": self.id})
@@ -169,7 +179,7 @@ class Worker:
                 await self._wait_any(self._slot_freed, self.settings.worker_poll_s)
                 continue
             try:
-                batch = await self.store.claim(self.id, free)
+                batch = await self.claimer.claim(free)
                 backoff = 0.05
             except TRANSIENT as exc:
                 log.warning("claim failed: %s", exc, extra={"worker": self.id})
@@ -194,21 +204,15 @@ class Worker:
             return False
         if claimed_some:
             return True
-        try:
-            await self.store.wait_for_work(self.blocking, self.settings.worker_poll_s)
-        except TRANSIENT:
-            await self._wait_any(self._stopping, self.settings.worker_poll_s)
+        waits = [asyncio.ensure_future(self.claimer.wait(self.settings.worker_poll_s)),
+                 asyncio.ensure_future(self._stopping.wait())]
+        _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for t in pending:
+            t.cancel()
         return True
 
     async def _more_work_expected(self) -> bool:
-        r, k = self.store.redis, self.store.keys
-        async with r.pipeline(transaction=False) as pipe:
-            pipe.zcard(k.delayed)
-            pipe.zcard(k.leases)
-            for q in k.queues:
-                pipe.llen(q)
-            counts = await pipe.execute()
-        return any(int(c) for c in counts)
+        return await self.store.pending_work() > 0
 
     async def _wait_any(self, event: asyncio.Event, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -246,7 +250,8 @@ class Worker:
             self._forget(r)
             return
         metrics.JOB_DURATION.labels(c.kind).observe(time.monotonic() - r.started)
-        log.info("job %s", outcome.state, extra={**extra, "state": outcome.state})
+        state = outcome.ending.state.value
+        log.info("job %s", state, extra={**extra, "state": state})
         r.done = True
         self._outcomes.append(outcome)
         self._flush_wanted.set()
@@ -258,50 +263,48 @@ class Worker:
         timeout = asyncio.timeout(c.timeout_s)
         try:
             if handler is None:
-                raise PermanentError(f"no handler for job kind {c.kind!r}", code="unknown_kind")
+                raise PermanentError(f"no handler for job kind {c.kind!r}", code=UNKNOWN_KIND)
             async with timeout:
                 result = await handler(r.ctx, c.payload)
-            return Outcome(c.job_id, c.lease, "completed", serde.dumps(result), "completed")
         except (LeaseLost, asyncio.CancelledError):
             raise
         except Exception as exc:
-            return self._outcome_of_error(c, exc, timeout.expired())
+            return self._ended(c, *self._failure(c, exc, timeout.expired()))
+        try:
+            body = serde.dumps(result)
+        except TypeError as exc:  # orjson's JSONEncodeError included
+            return self._ended(c, Failure.BAD_RESULT, BAD_RESULT, str(exc), None)
+        end = end_of_attempt(None, attempt=c.attempt, max_attempts=c.max_attempts)
+        return Outcome(c.job_id, c.lease, end.ending, body, end.message)
 
-    def _outcome_of_error(self, c: Claimed, exc: Exception, timed_out: bool) -> Outcome:
-        """Decide how an attempt that raised ends: retry, or fail with which code."""
+    def _failure(
+        self, c: Claimed, exc: Exception, timed_out: bool
+    ) -> tuple[Failure, str, str, float | None]:
+        """What went wrong, told by the exception's type: (failure, code, detail,
+        the handler's own retry delay)."""
         if isinstance(exc, STORE_DOWN):  # the store blinked under a progress write
-            return self._retry_or_fail(
-                c, RetryableError(f"job store unavailable: {exc}", code="store_unavailable")
-            )
+            return Failure.STORE_DOWN, STORE_UNAVAILABLE, f"job store unavailable: {exc}", None
         if isinstance(exc, TimeoutError) and timed_out:
-            return self._failure(c, TIMEOUT, f"job exceeded its timeout of {c.timeout_s:g}s")
+            return Failure.TIMEOUT, TIMEOUT, f"job exceeded its timeout of {c.timeout_s:g}s", None
         if isinstance(exc, RetryableError):
-            return self._retry_or_fail(c, exc)
+            return Failure.RETRYABLE, exc.code, str(exc), exc.retry_after_s
         if isinstance(exc, JobError):
-            return self._failure(c, exc.code, str(exc))
-        if isinstance(exc, TypeError) and "JSON serializable" in str(exc):
-            return self._failure(c, "bad_result", str(exc))
+            return Failure.PERMANENT, exc.code, str(exc), None
         log.error("handler crashed", exc_info=exc, extra={
             "job_id": c.job_id, "attempt": c.attempt, "owner": c.owner, "kind": c.kind})
-        return self._failure(c, "internal_error", f"{type(exc).__name__}: {exc}")
+        return Failure.CRASH, INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", None
 
-    def _failure(self, c: Claimed, code: str, message: str) -> Outcome:
-        body = serde.dumps({"code": code, "message": message})
-        return Outcome(c.job_id, c.lease, "failed", body, f"failed: {message}")
-
-    def _retry_or_fail(self, c: Claimed, exc: RetryableError) -> Outcome:
-        if not should_retry(c.attempt, c.max_attempts):
-            return self._failure(
-                c, exc.code, f"{exc} (gave up after {c.attempt} of {c.max_attempts} attempts)"
-            )
+    def _ended(
+        self, c: Claimed, failure: Failure, code: str, detail: str, retry_after_s: float | None
+    ) -> Outcome:
         s = self.settings
-        delay = exc.retry_after_s
-        if delay is None:
-            delay = next_retry_delay(c.attempt, s.retry_base_s, s.retry_max_s)
-        body = serde.dumps({"code": exc.code, "message": str(exc)})
-        return Outcome(
-            c.job_id, c.lease, "retry", body, f"retrying in {delay:.1f}s: {exc}", delay
+        end: AttemptEnd = end_of_attempt(
+            failure, attempt=c.attempt, max_attempts=c.max_attempts, code=code, detail=detail,
+            retry_after_s=retry_after_s,
+            retry_delay_s=next_retry_delay(c.attempt, s.retry_base_s, s.retry_max_s),
         )
+        return Outcome(c.job_id, c.lease, end.ending, serde.dumps(end.error), end.message,
+                       end.retry_delay_s)
 
     def _forget(self, r: _Running) -> None:
         self.stats.lost += 1
@@ -358,15 +361,15 @@ class Worker:
             if not ok:
                 self.stats.lost += 1
                 continue
-            self.stats.by_state[o.state] = self.stats.by_state.get(o.state, 0) + 1
-            if o.state == "retry":
+            self.stats.by_ending[o.ending] = self.stats.by_ending.get(o.ending, 0) + 1
+            if o.ending is Ending.RETRY:
                 self.stats.retried += 1
                 metrics.JOBS_RETRIED.labels(kind).inc()
             else:
-                metrics.JOBS_FINISHED.labels(kind, o.state).inc()
-                if o.state == "completed":
+                metrics.JOBS_FINISHED.labels(kind, o.ending.state.value).inc()
+                if o.ending is Ending.COMPLETE:
                     self.stats.completed += 1
-                elif o.state == "failed":
+                else:
                     self.stats.failed += 1
         self._slot_freed.set()
 
@@ -413,9 +416,8 @@ async def serve(
     history = open_history(settings)
     if callable(handlers):
         handlers = handlers(history)
-    w = Worker(svc.store, handlers, settings, blocking_redis=svc.blocking,
-               concurrency=concurrency, burst=burst)
-    archiver = Archiver(svc.redis, settings, history)  # every worker process archives
+    w = Worker(svc.store, handlers, settings, concurrency=concurrency, burst=burst)
+    archiver = Archiver(svc.store, settings, history)  # every worker process archives
     archiver.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -13,17 +13,23 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from jobgate.embedded import EmbeddedValkey
 from tests.server import Stack
+from tests.valkey_cluster import Topology, topology_of
+
+
+@pytest.fixture(scope="module", params=["standalone", "cluster"])
+def stack_topology(request: pytest.FixtureRequest) -> Topology:
+    """The API's stacks run on a standalone Valkey and on a 3-primary cluster."""
+    return topology_of(request)
 
 
 @pytest.fixture(scope="module")
 def api_stack(
-    valkey: EmbeddedValkey, tmp_path_factory: pytest.TempPathFactory
+    stack_topology: Topology, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    s = Stack(valkey.url, f"api-{uuid.uuid4().hex[:10]}", tmp_path_factory.mktemp("api"),
+    s = Stack(stack_topology.url, f"api-{uuid.uuid4().hex[:10]}", tmp_path_factory.mktemp("api"),
               extra_env={"JOBGATE_SIM_STEP_S": "0.2", "JOBGATE_MAX_ACTIVE_JOBS_PER_USER": "3",
-                         "JOBGATE_MAX_REQUEST_BYTES": "65536"})
+                         "JOBGATE_MAX_REQUEST_BYTES": "65536", **stack_topology.env})
     s.start_api()
     s.start_worker(concurrency=16)
     yield s
@@ -31,9 +37,11 @@ def api_stack(
 
 
 @pytest.fixture(scope="module")
-def held(valkey: EmbeddedValkey, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(valkey.url, f"held-{uuid.uuid4().hex[:10]}", tmp_path_factory.mktemp("held"),
-              extra_env={"JOBGATE_MAX_ACTIVE_JOBS_PER_USER": "3"})
+def held(
+    stack_topology: Topology, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    s = Stack(stack_topology.url, f"held-{uuid.uuid4().hex[:10]}", tmp_path_factory.mktemp("held"),
+              extra_env={"JOBGATE_MAX_ACTIVE_JOBS_PER_USER": "3", **stack_topology.env})
     s.start_api()
     yield s
     s.stop()

@@ -29,7 +29,9 @@ async def refuse(ctx: JobContext, payload: Any) -> Any:
 
 async def run_pending(held: Stack, tmp_path: Path, handler: Handler = refuse) -> None:
     """Run every pending job of the stack once with `handler` (by default: fail it)."""
-    svc = await Services.open(make_settings(held.redis_url, held.namespace, tmp_path))
+    mode = held.extra_env.get("JOBGATE_REDIS_MODE", "standalone")
+    svc = await Services.open(make_settings(held.redis_url, held.namespace, tmp_path,
+                                            redis_mode=mode))
     try:
         await drain(svc, {KIND: handler})
     finally:

@@ -197,7 +197,7 @@ async def test_a_running_job_with_progress_its_worker_and_a_cancel(
     gate = Gate()
     svc = await Services.open(make_settings(stack.redis_url, stack.namespace, tmp_path))
     worker = Worker(svc.store, {KIND: gate.handler}, svc.settings,
-                    blocking_redis=svc.blocking, concurrency=2)
+                    concurrency=2)
     task = asyncio.create_task(worker.run())
     try:
         await asyncio.wait_for(gate.entered.wait(), DEADLINE_S)

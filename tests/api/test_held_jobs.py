@@ -84,7 +84,8 @@ async def test_process_that_runs_out_of_time_answers_202_with_the_job(
 ) -> None:
     """JOBGATE_SYNC_WAIT_S bounds /process: then 202 with where to look."""
     quick = Stack(held.redis_url, f"{held.namespace}-sync", tmp_path / "sync",
-                  extra_env={"JOBGATE_SYNC_WAIT_S": "0.5"})
+                  extra_env={"JOBGATE_SYNC_WAIT_S": "0.5", **{
+                      k: v for k, v in held.extra_env.items() if k == "JOBGATE_REDIS_MODE"}})
     quick.start_api()
     try:
         async with httpx.AsyncClient(base_url=quick.url, headers=quick.headers()) as c:

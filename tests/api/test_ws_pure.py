@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
-import uuid
 
 import pytest
 
@@ -16,10 +15,11 @@ from jobgate.api.feed import Outbox
 from jobgate.api.feed_cursor import FeedCursor
 from jobgate.api.ws_signin import cookies_usable
 from jobgate.errors import InvalidRequest
+from jobgate.job import new_job_id
 
 
 def test_client_messages_parse_into_commands() -> None:
-    job = str(uuid.uuid4())
+    job = new_job_id()
     assert msg.parse_command(json.dumps({"type": "subscribe", "job_id": job})) == \
         msg.Subscribe(type="subscribe", job_id=job)
     s = msg.parse_command('{"type": "subscribe", "job_id": "j", "last_event_id": "1-0"}')
@@ -67,7 +67,7 @@ def test_server_messages_carry_the_stored_data_as_is() -> None:
 
 
 def test_the_cursor_round_trips_and_stays_small() -> None:
-    jobs = [str(uuid.uuid4()) for _ in range(20)]
+    jobs = [new_job_id() for _ in range(20)]
     cursor = FeedCursor(1_733_000_000_123_456, {j: f"17330000{i:05d}-{i}" for i, j in
                                                enumerate(jobs)})
     cursor.positions[jobs[0]] = None  # followed, nothing sent yet
@@ -79,7 +79,7 @@ def test_the_cursor_round_trips_and_stays_small() -> None:
 
 
 def test_the_cursor_moves_as_messages_go_out() -> None:
-    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    a, b = new_job_id(), new_job_id()
     cursor = FeedCursor(5, {a: None, b: "1-0"})
     cursor.advance(a, "2-0", ends=False)
     cursor.advance(b, None, ends=False)  # a result: no id, no move
@@ -90,7 +90,7 @@ def test_the_cursor_moves_as_messages_go_out() -> None:
 
 @pytest.mark.parametrize("text", [
     "", "2.0", "1", "1.zz!", "1.0.notajob", "1.0." + "A" * 22,
-    "1.0." + FeedCursor(0, {str(uuid.uuid4()): "1-2"}).encode().split(".")[2] + "~1",
+    "1.0." + FeedCursor(0, {new_job_id(): "1-2"}).encode().split(".")[2] + "~1",
     "1.0." + "x" * 20_000,
 ])
 def test_a_cursor_the_server_did_not_make_is_refused(text: str) -> None:

@@ -23,6 +23,7 @@ import redis
 
 from jobgate import serde
 from jobgate.agents.models import ALL_AGENTS
+from jobgate.store.keys import Keys
 from tests.server import Proc, Stack, wait_http
 
 WORKER_SCRIPT = Path(__file__).with_name("worker_script.py")
@@ -105,11 +106,17 @@ class Cluster(Stack):
 
     def holder(self, r: redis.Redis, job_id: str) -> Proc | None:
         """The worker process whose lease the job carries (lease = host-pid-hex:fence)."""
-        lease = r.hget(f"{self.namespace}:job:{{{job_id}}}", "lease")
+        lease = r.hget(Keys(self.namespace).job(job_id), "lease")
         if not lease:
             return None
         pid = int(str(lease).split(":")[0].split("-")[-2])
         return next((p for p in self.workers if p.popen is not None and p.pid == pid), None)
+
+
+def running_ids(r: redis.Redis, namespace: str) -> set[str]:
+    """The jobs holding a lease, in every partition."""
+    keys = Keys(namespace)
+    return {j for p in range(keys.partitions) for j in r.zrange(keys.leases(p), 0, -1)}
 
 
 def sync_redis(url: str) -> redis.Redis:
@@ -126,7 +133,7 @@ class Event:
 
 def events(r: redis.Redis, namespace: str, job_id: str) -> list[Event]:
     out = []
-    for eid, fields in r.xrange(f"{namespace}:ev:{{{job_id}}}"):
+    for eid, fields in r.xrange(Keys(namespace).events(job_id)):
         out.append(Event(int(eid.split("-")[0]), eid, fields["type"], serde.loads(fields["data"])))
     return out
 
@@ -137,11 +144,11 @@ def terminal_events(evs: Iterable[Event]) -> list[Event]:
 
 
 def job_hash(r: redis.Redis, namespace: str, job_id: str) -> dict[str, str]:
-    return dict(r.hgetall(f"{namespace}:job:{{{job_id}}}"))
+    return dict(r.hgetall(Keys(namespace).job(job_id)))
 
 
 def namespace_keys(r: redis.Redis, namespace: str) -> set[str]:
-    return set(r.scan_iter(match=f"{namespace}:*", count=1000))
+    return set(r.scan_iter(match="{" + namespace + "*", count=1000))
 
 
 async def wait_states(
@@ -153,12 +160,12 @@ async def wait_states(
     reached `states` for `stall_s` seconds, so a backlog drains at whatever
     pace the machine allows while a stuck job is still caught.
     """
-    ids = list(ids)
+    ids, keys = list(ids), Keys(namespace)
     done, last_progress = -1, time.monotonic()
     while True:
         pipe = r.pipeline(transaction=False)
         for j in ids:
-            pipe.hget(f"{namespace}:job:{{{j}}}", "state")
+            pipe.hget(keys.job(j), "state")
         seen = dict(zip(ids, pipe.execute(), strict=True))
         waiting = [j for j, state in seen.items() if state not in states]
         if not waiting:
@@ -172,7 +179,7 @@ async def wait_states(
         await asyncio.sleep(min(0.1 + len(ids) / 10_000, 1.0))
     pipe = r.pipeline(transaction=False)
     for j in ids:
-        pipe.hgetall(f"{namespace}:job:{{{j}}}")
+        pipe.hgetall(keys.job(j))
     return dict(zip(ids, pipe.execute(), strict=True))
 
 

@@ -19,6 +19,7 @@ import httpx
 import pytest
 import redis
 
+from jobgate.store.keys import Keys
 from tests.chaos.harness import (
     PREFIX,
     STARTUP_S,
@@ -73,7 +74,7 @@ async def test_api_killed_during_submit_and_wait(cluster: Cluster, r: redis.Redi
         first = asyncio.create_task(client.clients[0].post(
             f"{PREFIX}/submit", json=slow,
             headers={"Idempotency-Key": key, "Prefer": "wait=30"}))
-        owner_jobs = f"{cluster.namespace}:owner:alice"
+        owner_jobs = Keys(cluster.namespace).owner_jobs("alice")
         await wait_until(lambda: r.zcard(owner_jobs) == 1, STARTUP_S, "the job to exist")
         cluster.apis[0].kill()
         with pytest.raises(httpx.TransportError):

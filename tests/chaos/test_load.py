@@ -27,6 +27,7 @@ import pytest
 import redis
 
 from jobgate import serde
+from jobgate.store.keys import Keys
 from tests.chaos.harness import PREFIX, Cluster, RawHTTP, report, request_body, wait_states
 
 pytestmark = pytest.mark.chaos
@@ -68,9 +69,9 @@ class Load:
 
     def progress(self, r: redis.Redis) -> int:
         """Units of work done: submits acknowledged plus jobs finished."""
-        pipe = r.pipeline(transaction=False)
+        pipe, keys = r.pipeline(transaction=False), Keys(self.cluster.namespace)
         for j in self.ids.values():
-            pipe.hget(f"{self.cluster.namespace}:job:{{{j}}}", "state")
+            pipe.hget(keys.job(j), "state")
         finished = sum(1 for state in pipe.execute() if state in TERMINAL)
         return len(self.ids) + finished
 
@@ -117,13 +118,13 @@ async def run_load(cluster: Cluster, r: redis.Redis, total: int, kill_every: int
         for c in load.clients:
             await c.aclose()
 
-    ids = load.ids
+    ids, keys = load.ids, Keys(cluster.namespace)
     # 1. what the clients were told: one distinct job per (user, key)
     assert len(ids) == per_user * USERS and len(set(ids.values())) == len(ids)
     # 2. what Valkey holds: the owners' indexes count exactly those jobs
     pipe = r.pipeline(transaction=False)
     for u in range(USERS):
-        pipe.zrange(f"{cluster.namespace}:owner:load-{u}", 0, -1)
+        pipe.zrange(keys.owner_jobs(f"load-{u}"), 0, -1)
     assert sorted(j for js in pipe.execute() for j in js) == sorted(ids.values())
     # 3. every job completed, once, with its own request's text in its result
     states = Counter(h["state"] for h in hashes.values())
@@ -133,7 +134,7 @@ async def run_load(cluster: Cluster, r: redis.Redis, total: int, kill_every: int
         assert f"load job {u}-{k}" in serde.loads(hashes[j]["result"])["response"]
     pipe = r.pipeline(transaction=False)
     for j in ids.values():
-        pipe.xrange(f"{cluster.namespace}:ev:{{{j}}}")
+        pipe.xrange(keys.events(j))
     terminal = Counter(
         sum(1 for _, f in evs if f["type"] == "state" and '"status":"completed"' in f["data"])
         for evs in pipe.execute()

@@ -21,7 +21,15 @@ import pytest
 import redis
 
 from jobgate.services import Services
-from tests.chaos.harness import STARTUP_S, Cluster, events, open_gate, wait_states, wait_until
+from tests.chaos.harness import (
+    STARTUP_S,
+    Cluster,
+    events,
+    open_gate,
+    running_ids,
+    wait_states,
+    wait_until,
+)
 from tests.helpers import make_settings
 from tests.server import Proc
 
@@ -89,7 +97,7 @@ async def holding_worker(cluster: Cluster, r: redis.Redis, cycle: int) -> tuple[
     found: list[tuple[Proc, set[str]]] = []
 
     def look() -> bool:
-        leases = r.zrange(f"{cluster.namespace}:leases", 0, -1)
+        leases = running_ids(r, cluster.namespace)
         n = cycle % len(cluster.workers)
         for p in cluster.workers[n:] + cluster.workers[:n]:
             mine = {j for j in leases if cluster.holder(r, j) is p}

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from jobgate.embedded import EmbeddedValkey, free_port
+from jobgate.store.keys import Keys
 from tests.chaos.harness import (
     PREFIX,
     STARTUP_S,
@@ -25,6 +26,7 @@ from tests.chaos.harness import (
     job_hash,
     report,
     request_body,
+    running_ids,
     sync_redis,
     wait_states,
     wait_until,
@@ -133,9 +135,9 @@ async def test_acknowledged_jobs_survive_valkey_sigkill(
 
         async def kill_mid_load() -> tuple[set[str], float, float]:
             await due.wait()
-            leases = f"{cluster.namespace}:leases"
-            await wait_until(lambda: r.zcard(leases) > 0, STARTUP_S, "a job running")
-            running = set(r.zrange(leases, 0, -1))
+            await wait_until(lambda: bool(running_ids(r, cluster.namespace)), STARTUP_S,
+                             "a job running at the kill")
+            running = running_ids(r, cluster.namespace)
             own_valkey.kill()
             t_kill = time.time()
             killed.set()
@@ -152,7 +154,7 @@ async def test_acknowledged_jobs_survive_valkey_sigkill(
         r = sync_redis(own_valkey.url)
         pipe = r.pipeline(transaction=False)
         for j in acked:
-            pipe.exists(f"{cluster.namespace}:job:{{{j}}}")
+            pipe.exists(Keys(cluster.namespace).job(j))
         present = dict(zip(acked, pipe.execute(), strict=True))
         missing = [j for j, ok in present.items() if not ok]
         window = max((t_kill - acked[j] for j in missing), default=0.0)

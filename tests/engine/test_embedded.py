@@ -16,6 +16,7 @@ from jobgate.errors import ConfigError
 from jobgate.job import JobState
 from jobgate.services import Services
 from jobgate.store.connection import check_eviction_policy, connect
+from jobgate.store.lane import Lane
 from tests.helpers import make_settings
 
 
@@ -50,10 +51,12 @@ async def test_a_server_that_may_evict_is_refused(tmp_path: Path) -> None:
     server.start()
     try:
         r = connect(server.url, 1.0)
-        await check_eviction_policy(r)  # noeviction: fine
+        lane = Lane(r, "test")
+        await check_eviction_policy(lane)  # noeviction: fine
         await r.config_set("maxmemory-policy", "allkeys-lru")
         with pytest.raises(ConfigError, match="noeviction"):
-            await check_eviction_policy(r)
+            await check_eviction_policy(lane)
+        await lane.aclose()
         await r.aclose()
     finally:
         server.stop()

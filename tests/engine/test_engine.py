@@ -10,7 +10,7 @@ import pytest
 from jobgate import serde
 from jobgate.context import JobContext
 from jobgate.errors import LeaseLost, PermanentError, RetryableError, TooManyActiveJobs
-from jobgate.job import JobState, Priority
+from jobgate.job import Ending, JobState, Priority
 from jobgate.services import Services
 from jobgate.store.jobs import Outcome
 from tests.helpers import drain
@@ -46,10 +46,10 @@ async def test_job_runs_to_completion_with_events(services: Services) -> None:
     assert [e.id for e in rest] == [e.id for e in events[3:]]
     # nothing left behind but the job's own keys, waiting in the archive outbox
     # with no TTL: the archiver starts it once the job is in history (tests/history)
-    r = services.redis
-    assert await r.zcard(store.keys.leases) == 0
-    assert await r.scard(store.keys.active("alice")) == 0
-    assert await r.zscore(store.keys.outbox, enq.job_id) == job.completed_us
+    r, p = services.redis, store.keys.partition_of_owner("alice")
+    assert await r.zcard(store.keys.leases(p)) == 0
+    assert await r.zcard(store.keys.active(p)) == 0
+    assert await r.zscore(store.keys.outbox(p), enq.job_id) == job.completed_us
     assert await r.ttl(store.keys.job(enq.job_id)) == -1
 
 
@@ -156,7 +156,8 @@ async def test_retries_exhausted_fail_with_reason_and_dead_letter(services: Serv
     assert job is not None and job.state is JobState.FAILED and job.attempt == 3
     assert job.error is not None and job.error["code"] == "upstream"
     assert "gave up after 3 of 3 attempts" in job.error["message"]
-    assert await services.redis.zscore(store.keys.dead, enq.job_id) is not None
+    dead = store.keys.dead(store.keys.partition_of_owner("alice"))
+    assert await services.redis.zscore(dead, enq.job_id) is not None
 
 
 async def test_permanent_error_fails_at_once(services: Services) -> None:
@@ -232,10 +233,10 @@ async def test_fencing_rejects_a_stale_lease(services: Services) -> None:
     assert second.job_id == enq.job_id and second.attempt == 2 and second.lease != first.lease
     with pytest.raises(LeaseLost):
         await store.progress(enq.job_id, first.lease, 0.9, "zombie", None)
-    ok = await store.finish_many([Outcome(enq.job_id, first.lease, "completed", '"zombie"')])
+    ok = await store.finish_many([Outcome(enq.job_id, first.lease, Ending.COMPLETE, '"zombie"')])
     assert ok == [False]
     assert await store.heartbeat({enq.job_id: first.lease}) == [enq.job_id]
-    ok = await store.finish_many([Outcome(enq.job_id, second.lease, "completed", '"real"')])
+    ok = await store.finish_many([Outcome(enq.job_id, second.lease, Ending.COMPLETE, '"real"')])
     assert ok == [True]
     job = await store.get(enq.job_id)
     assert job is not None and job.result == "real" and job.attempt == 2
@@ -292,7 +293,7 @@ async def test_graceful_shutdown_hands_back_unfinished_jobs(services: Services) 
     settings = services.settings.model_copy(update={"shutdown_grace_s": 0.2})
     store = services.store
     enq = await store.enqueue("long", "alice", None)
-    w = Worker(store, {"long": long}, settings, blocking_redis=services.blocking)
+    w = Worker(store, {"long": long}, settings)
     run = asyncio.create_task(w.run())
     await asyncio.wait_for(started.wait(), 5)
     w.request_stop()
@@ -301,7 +302,8 @@ async def test_graceful_shutdown_hands_back_unfinished_jobs(services: Services) 
     job = await store.get(enq.job_id)
     assert job is not None and job.state is JobState.PENDING
     assert job.attempt == 0 and job.message == "worker shutting down; requeued"
-    assert await services.redis.zcard(store.keys.leases) == 0
+    leases = store.keys.leases(store.keys.partition_of_owner("alice"))
+    assert await services.redis.zcard(leases) == 0
     # another worker takes it at once, as attempt 1 again
 
     async def quick(ctx: JobContext, payload: Any) -> int:
@@ -331,7 +333,7 @@ async def test_shutdown_hands_back_a_job_that_swallowed_its_cancel(services: Ser
 
     settings = services.settings.model_copy(update={"shutdown_grace_s": 0.2})
     enq = await services.store.enqueue("stubborn", "alice", None)
-    w = Worker(services.store, {"stubborn": stubborn}, settings, blocking_redis=services.blocking)
+    w = Worker(services.store, {"stubborn": stubborn}, settings)
     run = asyncio.create_task(w.run())
     await asyncio.wait_for(started.wait(), 20)
     w.request_stop()

@@ -9,16 +9,22 @@ import pytest
 
 from jobgate.job import (
     ACTIVE,
+    MESSAGES,
     ORPHANED_MESSAGE,
     TERMINAL,
+    Ending,
+    Failure,
     Job,
     JobState,
     Priority,
     can_transition,
+    end_of_attempt,
     estimated_remaining,
     is_valid_job_id,
+    lost_worker_end,
     new_job_id,
     next_retry_delay,
+    partition_of,
     should_retry,
 )
 
@@ -79,15 +85,52 @@ def test_orphaned_job_is_reported_as_waiting_for_retry() -> None:
     assert job.as_seen(500) is job
 
 
-def test_job_ids_are_uuid4_with_122_random_bits() -> None:
-    ids = {new_job_id() for _ in range(1000)}
+def test_job_ids_are_uuid4_with_122_random_bits_and_name_their_partition() -> None:
+    ids = {new_job_id(p % 16) for p in range(1000)}
     assert len(ids) == 1000
     for i in ids:
-        u = uuid.UUID(i)
+        head, _, part = i.rpartition("-p")
+        u = uuid.UUID(head)
         assert u.version == 4 and u.variant == uuid.RFC_4122
-        assert is_valid_job_id(i)
+        assert is_valid_job_id(i) and partition_of(i) == int(part) < 16
     assert not is_valid_job_id("../../etc/passwd")
-    assert not is_valid_job_id(str(uuid.uuid1()))
+    assert not is_valid_job_id(str(uuid.uuid1()) + "-p1")
+    assert not is_valid_job_id(str(uuid.uuid4()))  # no partition
+    assert not is_valid_job_id(str(uuid.uuid4()) + "-p01")  # one spelling per partition
+
+
+def test_an_attempt_that_returned_completes() -> None:
+    end = end_of_attempt(None, attempt=1, max_attempts=3)
+    assert end.ending is Ending.COMPLETE and end.ending.state is JobState.COMPLETED
+
+
+@pytest.mark.parametrize("failure", [Failure.RETRYABLE, Failure.STORE_DOWN])
+def test_a_transient_failure_retries_until_the_last_attempt(failure: Failure) -> None:
+    end = end_of_attempt(failure, attempt=2, max_attempts=3, code="c", detail="d",
+                         retry_delay_s=1.5)
+    assert end.ending is Ending.RETRY and end.ending.state is JobState.PENDING
+    assert end.retry_delay_s == 1.5 and end.error == {"code": "c", "message": "d"}
+    assert end_of_attempt(failure, attempt=2, max_attempts=3, code="c", detail="d",
+                          retry_after_s=7.0, retry_delay_s=1.5).retry_delay_s == 7.0
+    last = end_of_attempt(failure, attempt=3, max_attempts=3, code="c", detail="d")
+    assert last.ending is Ending.FAIL and last.error is not None
+    assert last.error["message"] == "d (gave up after 3 of 3 attempts)"
+
+
+@pytest.mark.parametrize(
+    "failure", [Failure.PERMANENT, Failure.TIMEOUT, Failure.BAD_RESULT, Failure.CRASH]
+)
+def test_other_failures_fail_at_once(failure: Failure) -> None:
+    end = end_of_attempt(failure, attempt=1, max_attempts=3, code="c", detail="boom")
+    assert end.ending is Ending.FAIL and end.message == "failed: boom"
+
+
+def test_a_lost_worker_requeues_until_no_attempts_are_left() -> None:
+    assert lost_worker_end(1, 3) == (JobState.PENDING, ORPHANED_MESSAGE, None)
+    state, message, error = lost_worker_end(3, 3)
+    assert state is JobState.FAILED and message == MESSAGES["lost_gave_up"]
+    assert error == {"code": "worker_lost",
+                     "message": "worker lost during attempt 3 of 3; no attempts left"}
 
 
 def test_from_hash_round_trip() -> None:

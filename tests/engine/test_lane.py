@@ -1,4 +1,5 @@
-"""The enqueue lane against a real Valkey: group commit, resends, a forgotten script."""
+"""The store's access path against a real Valkey: group commit, resends, a
+forgotten script, an error that stays with its caller."""
 
 from __future__ import annotations
 
@@ -7,59 +8,74 @@ import asyncio
 import pytest
 from redis.exceptions import ResponseError
 
-from jobgate.job import Priority
+from jobgate.job import Priority, new_job_id
 from jobgate.services import Services
+from jobgate.store.access import Call
 from jobgate.store.jobs import FIRST_EVENT
 
 
-def _args(job_id: str, owner: str = "alice") -> list[str | int | float]:
-    return [job_id, "echo", owner, "normal", "{}", 3, 60.0, "", "", "lane-test:notify"]
+def _enqueue_call(services: Services, job_id: str, owner: str = "alice") -> Call:
+    store, k = services.store, services.store.keys
+    p = k.partition_of_owner(owner)
+    keys = [k.job(job_id), k.owner_jobs(owner), k.active(p), k.queue(p, Priority.NORMAL),
+            k.work(p), k.notify(p)]
+    args: list[str | int | float] = [20, 60, job_id, "echo", owner, "normal", "{}", 3, 60.0, "", ""]
+    return Call(k.slot(p), store.scripts.enqueue, keys, args)
 
 
 async def test_a_resent_enqueue_is_one_job(services: Services) -> None:
     """A call resent after a dropped connection may have run: the second run is a no-op."""
     store, r, k = services.store, services.redis, services.store.keys
-    first = await store._enqueue(_args("a" * 32))
-    again = await store._enqueue(_args("a" * 32))
-    assert first[0] == "ok" and again == ["dup", "a" * 32]
-    assert await r.lrange(k.queue(Priority.NORMAL), 0, -1) == ["a" * 32]
-    assert await r.scard(k.active("alice")) == 1 and await r.zcard(k.owner_jobs("alice")) == 1
+    p = k.partition_of_owner("alice")
+    job_id = new_job_id(p)
+    first = await store.access.run(_enqueue_call(services, job_id))
+    again = await store.access.run(_enqueue_call(services, job_id))
+    assert first[0] == "ok" and again == ["dup", job_id]
+    assert await r.lrange(k.queue(p, Priority.NORMAL), 0, -1) == [job_id]
+    assert await r.zrange(k.active(p), 0, -1) == [k.active_prefix("alice") + job_id]
+    assert await r.zcard(k.owner_jobs("alice")) == 1
 
 
 async def test_concurrent_enqueues_all_land_once(services: Services) -> None:
-    store = services.store
+    store, k = services.store, services.store.keys
     got = await asyncio.gather(*(store.enqueue("echo", f"u{i % 20}", i) for i in range(300)))
     ids = {e.job_id for e in got}
     assert len(ids) == 300 and not any(e.duplicate for e in got)
-    queued = await services.redis.lrange(store.keys.queue(Priority.NORMAL), 0, -1)
+    queued: list[str] = []
+    for p in range(k.partitions):
+        queued += await services.redis.lrange(k.queue(p, Priority.NORMAL), 0, -1)
     assert sorted(queued) == sorted(ids)
     jobs = [await store.get(e.job_id) for e in got]
     assert sorted(j.payload for j in jobs if j is not None) == list(range(300))
 
 
 async def test_the_lane_reconnects_after_its_connection_is_killed(services: Services) -> None:
-    store, r = services.store, services.redis
-    await store.enqueue("echo", "alice", 1)
-    clients = await r.client_list()
-    lane = [c for c in clients if c.get("name") == "jobgate-lane"]
-    assert len(lane) == 1, clients
-    await r.client_kill_filter(_id=lane[0]["id"])
+    store = services.store
+    enq = await store.enqueue("echo", "alice", 1)
+    node = store.access.nodes.lane(store.keys.slot(store.keys.partition_of_job(enq.job_id) or 0))
+    (clients,) = await node.send(node.pack("CLIENT", "LIST"), 1)
+    lanes = [line for line in clients.splitlines() if "name=jobgate-lane" in line]
+    assert len(lanes) == 1, clients
+    (killed,) = await node.send(node.pack("CLIENT", "KILL", "SKIPME", "no", "ID",
+                                          lanes[0].split()[0].split("=")[1]), 1)
+    assert killed == 1 or killed == "OK"
     enq = await store.enqueue("echo", "alice", 2)  # the dead socket is found and replaced
     job = await store.get(enq.job_id)
     assert job is not None and job.payload == 2
 
 
-async def test_the_lane_reloads_a_script_the_server_forgot(services: Services) -> None:
+async def test_the_store_reloads_a_script_the_server_forgot(services: Services) -> None:
     store = services.store
-    await services.redis.script_flush()
+    for lane in store.access.nodes.lanes():
+        await lane.send(lane.pack("SCRIPT", "FLUSH"), 1)
     results = await asyncio.gather(*(store.enqueue("echo", "alice", i) for i in range(20)))
     assert len({e.job_id for e in results}) == 20
 
 
 async def test_a_script_error_reaches_only_its_caller(services: Services) -> None:
-    """Calls sent in one round trip fail alone: carol's active set is not a set."""
+    """Calls sent in one round trip fail alone: carol's owner index is not a zset."""
     store = services.store
-    await services.redis.set(store.keys.active("carol"), "not a set")
+    await services.redis.set(store.keys.owner_jobs("carol"), "not a zset")
     alice, carol, bob = await asyncio.gather(
         store.enqueue("echo", "alice", 1),  # goes at once
         store.enqueue("echo", "carol", 2),  # these two share the next round trip
@@ -72,17 +88,6 @@ async def test_a_script_error_reaches_only_its_caller(services: Services) -> Non
         assert await store.get(ok.job_id) is not None
     with pytest.raises(ResponseError):
         await store.enqueue("echo", "carol", 4)
-
-
-async def test_the_claim_that_empties_the_queue_clears_wake_tokens(services: Services) -> None:
-    store, r = services.store, services.redis
-    for i in range(5):
-        await store.enqueue("echo", "alice", i)
-    assert await r.llen(store.keys.wake) == 5
-    batch = await store.claim("w1", 3)
-    assert len(batch.jobs) == 3 and await r.llen(store.keys.wake) == 5  # jobs left: keep them
-    batch = await store.claim("w1", 3)
-    assert len(batch.jobs) == 2 and await r.llen(store.keys.wake) == 0
 
 
 async def test_the_first_event_is_pending_without_being_stored(services: Services) -> None:

@@ -24,14 +24,14 @@ async def test_round_trip_same_views_then_ttl_from_completion(
     ok, bad = await finish_jobs(services, 1), await finish_jobs(services, 1, fail=True)
     r, keys = services.redis, services.store.keys
     for job_id in ok + bad:  # terminal, in the outbox, and no TTL until archived
-        assert await r.zscore(keys.outbox, job_id) is not None
+        assert job_id in await Outbox(services.store).ids()
         assert await r.ttl(keys.job(job_id)) == -1
         assert await r.ttl(keys.events(job_id)) == -1
     live = {j: await services.store.get(j) for j in ok + bad}
 
-    assert await Archiver(r, services.settings, history).drain() == 2
+    assert await Archiver(services.store, services.settings, history).drain() == 2
 
-    assert await r.zcard(keys.outbox) == 0
+    assert (await Outbox(services.store).state()).length == 0
     for job_id, job in live.items():
         assert job is not None
         ttl_ms = await r.pttl(keys.job(job_id))
@@ -53,11 +53,11 @@ async def test_round_trip_same_views_then_ttl_from_completion(
 
 async def test_upsert_is_idempotent(services: Services, history: History) -> None:
     ids = await finish_jobs(services, 3)
-    batch = await Outbox(services.redis, services.settings).peek(10)
+    batch = await Outbox(services.store).peek(10)
     rows = [row_values(p.job, datetime.now(UTC)) for p in batch if p.job is not None]
     await repo.upsert_jobs(history, rows)
     await repo.upsert_jobs(history, rows)
-    await Archiver(services.redis, services.settings, history).drain()  # a third time
+    await Archiver(services.store, services.settings, history).drain()  # a third time
     assert Counter(await archived_ids(history)) == Counter(ids)
     async with history.sessions() as s:
         assert (await s.execute(select(JobRow.attempt))).scalars().all() == [1, 1, 1]

@@ -22,6 +22,7 @@ from jobgate.history.archiver import Archiver
 from jobgate.history.db import History, open_url
 from jobgate.services import Services
 from jobgate.settings import Settings
+from jobgate.store.outbox import Outbox
 from tests.helpers import make_settings
 from tests.history.gates import writes_refused
 from tests.history.helpers import archived_ids, finish_jobs, row_count
@@ -72,22 +73,21 @@ async def test_database_down_while_1000_jobs_finish(
     busy: Services, history: History, database_url: str, request: pytest.FixtureRequest
 ) -> None:
     pg = _pg(request, database_url)
-    outbox = busy.store.keys.outbox
     arch_db = open_url(database_url, sqlite_busy_ms=50)
-    archiver = Archiver(busy.redis, busy.settings, arch_db)
+    archiver = Archiver(busy.store, busy.settings, arch_db)
     errors_before = _db_errors()
     archiver.start()
     try:
         async with writes_refused(database_url, history, pg, stop_server=True):
             ids = await finish_jobs(busy, 1000)
-            assert await busy.redis.zcard(outbox) == 1000  # all waiting, none lost
+            assert await _outboxed(busy) == 1000  # all waiting, none lost
             await archiver.refresh_gauges()
             assert metrics.OUTBOX_LENGTH._value.get() == 1000
             assert metrics.ARCHIVE_LAG._value.get() > 0
             job_ttls = [await busy.redis.ttl(busy.store.keys.job(j)) for j in ids[::50]]
             assert job_ttls == [-1] * len(job_ttls)  # Valkey keeps them: no TTL yet
             await _until(lambda: _db_errors() > errors_before, what="a database error counted")
-        await _until(lambda: _zero(busy, outbox), timeout=90, what="the outbox to drain")
+        await _until(lambda: _zero(busy), timeout=90, what="the outbox to drain")
     finally:
         await archiver.stop()
         await arch_db.close()
@@ -100,8 +100,12 @@ def _db_errors() -> float:
                for op in ("archive", "upgrade", "prune"))
 
 
-async def _zero(svc: Services, key: str) -> bool:
-    return await svc.redis.zcard(key) == 0
+async def _outboxed(svc: Services) -> int:
+    return (await Outbox(svc.store).state()).length
+
+
+async def _zero(svc: Services) -> bool:
+    return await _outboxed(svc) == 0
 
 
 def _archiver_proc(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
@@ -133,7 +137,7 @@ async def test_archiver_killed_between_commit_and_marking(
             paused = True
         # the database is open again: the first batch commits, its marking cannot
         await _until(lambda: _rows_at_least(history, 100), what="the first batch committed")
-        assert await r.zcard(keys.outbox) == 300
+        assert await _outboxed(busy) == 300
         first.send_signal(signal.SIGKILL)
         first.wait()
     finally:
@@ -143,7 +147,7 @@ async def test_archiver_killed_between_commit_and_marking(
     assert await row_count(history) == 100, log.read_text()[-2000:]
     second = _archiver_proc(busy.settings, log)  # takes over once the dead one's lease lapses
     try:
-        await _until(lambda: _zero(busy, keys.outbox), timeout=60, what="the takeover drain")
+        await _until(lambda: _zero(busy), timeout=60, what="the takeover drain")
     finally:
         second.terminate()
         second.wait(10)
@@ -167,15 +171,15 @@ async def test_valkey_restarted_from_its_aof_loses_nothing(
     try:
         svc = await Services.open(s)
         ids = await finish_jobs(svc, 100)
-        await Archiver(svc.redis, s, history).drain_batch()  # 40 archived, 60 waiting
+        await Archiver(svc.store, s, history).drain_batch()  # 40 archived, 60 waiting
         await svc.close()
         server.kill()
         server = EmbeddedValkey(tmp_path / "valkey", port=port, persistence=True,
                                 appendfsync="always")
         server.start(timeout=30)
         svc = await Services.open(s)
-        assert await svc.redis.zcard(svc.store.keys.outbox) == 60
-        assert await Archiver(svc.redis, s, history).drain() == 60
+        assert await _outboxed(svc) == 60
+        assert await Archiver(svc.store, s, history).drain() == 60
         assert Counter(await archived_ids(history)) == Counter(ids)
         await _no_ttl_left_unset(svc, ids)
         await svc.close()

@@ -39,7 +39,7 @@ async def test_one_order_across_valkey_and_history(services: Services, history: 
             for i in range(6)]
     await store.enqueue("echo", "bob", {"i": 99})
     await drain(services, {"echo": echo})
-    await Archiver(services.redis, services.settings, history).drain()
+    await Archiver(services.store, services.settings, history).drain()
     for job_id in done[:2]:  # the oldest two: only in history now
         await services.redis.delete(store.keys.job(job_id), store.keys.events(job_id))
     live = [(await store.enqueue("echo", "alice", {"i": i})).job_id for i in (6, 7)]  # pending

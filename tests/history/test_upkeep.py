@@ -18,6 +18,7 @@ from jobgate.history.archiver import Archiver
 from jobgate.history.db import History, open_url
 from jobgate.history.models import JobAgent
 from jobgate.services import Services
+from jobgate.store.outbox import Outbox
 from tests.history.helpers import archived_ids, finish_jobs, row_count
 from tests.server import server_env
 
@@ -27,7 +28,7 @@ async def test_retention_prunes_old_jobs_and_their_agents(
 ) -> None:
     ids = await finish_jobs(services, 3)
     settings = services.settings.model_copy(update={"history_retention_days": 30})
-    arch = Archiver(services.redis, settings, history)
+    arch = Archiver(services.store, settings, history)
     await arch.drain()
     async with history.sessions.begin() as s:  # two of them ended long ago
         await s.execute(text("UPDATE jobgate_jobs SET completed_at = :t WHERE job_id IN (:a, :b)"),
@@ -46,11 +47,11 @@ async def test_outbox_past_its_alert_keeps_everything_and_says_so(
 ) -> None:
     await finish_jobs(services, 5)
     settings = services.settings.model_copy(update={"archive_outbox_alert": 3})
-    arch = Archiver(services.redis, settings, history)
+    arch = Archiver(services.store, settings, history)
     await arch.refresh_gauges()
     assert metrics.OUTBOX_OVER_LIMIT._value.get() == 1
     assert metrics.OUTBOX_LENGTH._value.get() == 5
-    assert await services.redis.zcard(services.store.keys.outbox) == 5  # nothing dropped
+    assert (await Outbox(services.store).state()).length == 5  # nothing dropped
     await arch.drain()
     await arch.refresh_gauges()
     assert metrics.OUTBOX_OVER_LIMIT._value.get() == 0
@@ -70,10 +71,10 @@ async def test_a_row_the_database_refuses_blocks_no_other(
     }[history.dialect]
     async with history.sessions.begin() as s:
         await s.execute(text(refuse))
-    arch = Archiver(services.redis, services.settings, history)
+    arch = Archiver(services.store, services.settings, history)
     assert await arch.drain() == 3
     assert sorted(await archived_ids(history)) == sorted(set(ids) - {bad})
-    assert await services.redis.zrange(services.store.keys.outbox, 0, -1) == [bad]
+    assert await Outbox(services.store).ids() == [bad]
     assert await services.redis.ttl(services.store.keys.job(bad)) == -1  # kept in Valkey
 
 

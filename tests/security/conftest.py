@@ -41,6 +41,6 @@ def r(valkey: EmbeddedValkey) -> Iterator[redis.Redis]:
 def keys_of(r: redis.Redis, namespace: str) -> dict[str, str]:
     """Every key of the namespace with a digest of its value: what a request wrote."""
     out = {}
-    for k in r.scan_iter(match=f"{namespace}:*", count=1000):
+    for k in r.scan_iter(match="{" + namespace + "*", count=1000):
         out[k] = str(r.dump(k))
     return out

@@ -18,6 +18,7 @@ import redis
 from jobgate.api.auth import mint_token
 from jobgate.job import is_valid_job_id, new_job_id
 from jobgate.services import Services
+from jobgate.store.keys import Keys
 from tests.security.conftest import keys_of
 from tests.server import SECRET, Stack
 
@@ -62,7 +63,7 @@ def test_another_users_job_looks_exactly_like_an_unknown_one(
                    json={"request": {"query": "b"}}).json()["job_id"]
         assert a != b
     # a job's owner is the token's subject, whatever the body claims
-    owner = r.hget(f"{api.namespace}:job:{{{alices_job}}}", "owner")
+    owner = r.hget(Keys(api.namespace).job(alices_job), "owner")
     assert owner == "alice"
 
 
@@ -150,7 +151,8 @@ def test_job_ids_carry_at_least_122_random_bits(monkeypatch: pytest.MonkeyPatch)
     assert is_valid_job_id(one)
 
     n = 20_000
-    ids = [uuid.UUID(new_job_id()) for _ in range(n)]
+    # the id is a UUID4 and its partition (`-p<N>`): the UUID carries the randomness
+    ids = [uuid.UUID(new_job_id(i % 16).rpartition("-p")[0]) for i in range(n)]
     assert len(set(ids)) == n
     assert {u.version for u in ids} == {4} and {u.variant for u in ids} == {uuid.RFC_4122}
     # the 122 bits that are not version or variant: each one is a fair coin
@@ -166,5 +168,5 @@ def test_job_ids_carry_at_least_122_random_bits(monkeypatch: pytest.MonkeyPatch)
     skewed = [b for b in free if abs(ones[b] - n / 2) > 5 * sigma]
     assert skewed == [], f"bits {skewed} are not random"
     # and the ids the API hands out are of that kind
-    assert all(is_valid_job_id(str(u)) for u in ids[:100])
+    assert all(is_valid_job_id(f"{u}-p{i % 16}") for i, u in enumerate(ids[:100]))
     assert not is_valid_job_id(secrets.token_hex(16))

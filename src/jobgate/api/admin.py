@@ -77,8 +77,7 @@ async def _detail(svc: Services, raw: dict[str, str]) -> AdminJobDetail:
 
 
 async def _now(svc: Services) -> int:
-    sec, usec = await svc.redis.time()
-    return int(sec) * 1_000_000 + int(usec)
+    return await svc.store.server_time()
 
 
 async def queues(svc: Svc) -> QueuesResponse:

@@ -80,15 +80,14 @@ def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None 
             if settings.database_auto_upgrade else None
         if schema is not None:  # a database that is down must not stop the API
             await asyncio.wait({schema}, timeout=settings.database_ready_wait_s)
-        archiver = Archiver(svc.redis, settings, history) if workers else None
+        archiver = Archiver(svc.store, settings, history) if workers else None
         if archiver is not None:  # where workers run, terminal jobs are archived
             archiver.start()
         await auth.open()
         app.state.loop = asyncio.get_running_loop()  # for the shutdown signal (cli.py)
         svc.notifier.start()
         pool = [
-            Worker(svc.store, registry(settings, history), settings, blocking_redis=svc.blocking,
-                   concurrency=concurrency)
+            Worker(svc.store, registry(settings, history), settings, concurrency=concurrency)
             for _ in range(workers)
         ]
         tasks = [asyncio.create_task(w.run(), name=f"worker-{i}") for i, w in enumerate(pool)]

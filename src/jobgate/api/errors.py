@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -191,11 +192,20 @@ class MiddlewareErrors:
             await response_for(exc)(scope, receive, send)
 
 
+async def _redis_error(request: Request, exc: Exception) -> JSONResponse:
+    """A Redis error nobody foresaw (a script's error, a failover's answer):
+    the store is not serving this request now, so 503 with a JSON body, never
+    a bare 500."""
+    log.error("unexpected Redis error: %r", exc)
+    return response_for(StoreUnavailable("job store unavailable; retry shortly"))
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(JobGateError, _jobgate_error)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(RecursionError, _too_deep)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(RedisError, _redis_error)
     app.add_exception_handler(Exception, _unexpected)
     for exc_type in TRANSIENT:
         app.add_exception_handler(exc_type, _unavailable)

@@ -5,9 +5,10 @@
 
 `<t>` (base 36, µs of Valkey's clock): every job of the caller created after
 it is new to the client. One entry per job followed and not yet ended: its
-id (16 bytes, base64url) and the last event sent (`<ms>-<seq>`, base 36), or
-no position before its first event. The cursor lives only in the client:
-nothing to lose on a restart, and its size is bounded by the jobs in flight.
+id (its UUID's 16 bytes and its partition's one, base64url) and the last
+event sent (`<ms>-<seq>`, base 36), or no position before its first event.
+The cursor lives only in the client: nothing to lose on a restart, and its
+size is bounded by the jobs in flight.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from jobgate.errors import InvalidRequest
-from jobgate.job import is_valid_job_id
+from jobgate.job import is_valid_job_id, partition_of
 from jobgate.store.jobs import is_event_id
 
 VERSION = "1"
@@ -44,14 +45,16 @@ def _int36(text: str) -> int:
 
 
 def _pack_job(job_id: str) -> str:
-    return base64.urlsafe_b64encode(uuid.UUID(job_id).bytes).decode().rstrip("=")
+    """The id's UUID (16 bytes) and its partition (1 byte: at most 256)."""
+    raw = uuid.UUID(job_id.rpartition("-p")[0]).bytes + bytes([partition_of(job_id)])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def _unpack_job(text: str) -> str:
     raw = base64.urlsafe_b64decode(text + "==")
-    if len(raw) != 16:
+    if len(raw) != 17:
         raise ValueError(text)
-    job_id = str(uuid.UUID(bytes=raw))
+    job_id = f"{uuid.UUID(bytes=raw[:16])}-p{raw[16]}"
     if not is_valid_job_id(job_id) or _pack_job(job_id) != text:
         raise ValueError(text)
     return job_id

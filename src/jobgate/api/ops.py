@@ -31,7 +31,7 @@ def router() -> APIRouter:
         svc: Services = request.app.state.svc
         try:
             async with asyncio.timeout(svc.settings.redis_timeout_s * 2):
-                await svc.redis.ping()
+                await svc.store.ping()
         except (*TRANSIENT, TimeoutError):
             return JSONResponse(
                 {"status": "unavailable", "code": "store_unavailable",
@@ -55,6 +55,5 @@ async def refresh_gauges(svc: Services, every_s: float = 5.0) -> None:
             for prio, n in depths.items():
                 metrics.QUEUE_DEPTH.labels(prio.value).set(n)
             metrics.JOBS_RUNNING.set(await svc.store.running_count())
-            info = await svc.redis.info("memory")
-            metrics.VALKEY_MEMORY.set(float(info.get("used_memory", 0)))
+            metrics.VALKEY_MEMORY.set(float(await svc.store.memory_used()))
         await asyncio.sleep(every_s)

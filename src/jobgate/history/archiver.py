@@ -22,7 +22,6 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from redis.asyncio import Redis
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from jobgate import metrics
@@ -32,6 +31,7 @@ from jobgate.history.record import row_values
 from jobgate.job import next_retry_delay
 from jobgate.settings import Settings
 from jobgate.store.connection import TRANSIENT
+from jobgate.store.jobs import JobStore
 from jobgate.store.outbox import Outbox, Pending
 
 log = logging.getLogger(__name__)
@@ -68,10 +68,10 @@ async def _counted(op: str, call: Awaitable[T]) -> T:
 
 
 class Archiver:
-    def __init__(self, redis: Redis, settings: Settings, history: History) -> None:
+    def __init__(self, store: JobStore, settings: Settings, history: History) -> None:
         self.settings = settings
         self.history = history
-        self.outbox = Outbox(redis, settings)
+        self.outbox = Outbox(store)
         self.token = secrets.token_hex(8)
         self._stop = asyncio.Event()
         self._refused: set[str] = set()  # rows the database refuses on their own

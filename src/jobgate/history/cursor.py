@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from jobgate.errors import InvalidRequest
 
-_FORM = re.compile(r"^1\.(\d{1,20})\.([0-9a-f-]{1,64})$")
+_FORM = re.compile(r"^1\.(\d{1,20})\.([0-9a-fp-]{1,64})$")
 _LEGACY = re.compile(r"^\d{1,20}$")
 BAD_CURSOR = "cursor is not one this API returned in `next`"
 

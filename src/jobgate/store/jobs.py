@@ -1,29 +1,28 @@
 """JobStore: the only code that talks to Redis about jobs.
 
-Each method is one round trip: a Lua script for every state change, a
-pipeline for reads. Decisions about jobs live in `jobgate.job`, not here.
+Every state change is one script in one slot (the job's partition), sent
+through the store's one access path (access.py); reads go the same way.
+Decisions about jobs live in `jobgate.job`, not here.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
-
-from redis.asyncio import Redis
+from typing import Any
 
 from jobgate import serde
 from jobgate.errors import JobNotFound, LeaseLost, TooManyActiveJobs
-from jobgate.job import Job, Priority, is_valid_job_id, new_job_id
-from jobgate.models import JobEvent
+from jobgate.job import MESSAGES, Ending, Priority, new_job_id
 from jobgate.settings import Settings
+from jobgate.store.access import Access, Call
+from jobgate.store.claims import ClaimBatch, Claimed, Claimer, PartitionClaim
 from jobgate.store.keys import Keys
-from jobgate.store.lane import Lane, LaneScript
+from jobgate.store.lane import Arg
 from jobgate.store.operators import OperatorReads
+from jobgate.store.reads import FIRST_EVENT, RawEvent, Reads, _ok, is_event_id
 from jobgate.store.scripts import Scripts
-
-_EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+from jobgate.store.subscriber import Subscriber
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,79 +33,32 @@ class Enqueued:
 
 
 @dataclass(frozen=True, slots=True)
-class Claimed:
-    """One job handed to a worker, with the lease that fences its writes."""
-
-    job_id: str
-    lease: str
-    attempt: int
-    kind: str
-    owner: str
-    payload: Any
-    max_attempts: int
-    timeout_s: float
-    created_us: int
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimBatch:
-    now_us: int
-    reclaimed: int
-    gave_up: int
-    jobs: list[Claimed]
-
-
-@dataclass(frozen=True, slots=True)
 class Outcome:
-    """How one attempt ended, as the worker reports it."""
+    """How one attempt ended, as the worker reports it (job.end_of_attempt decides)."""
 
     job_id: str
     lease: str
-    state: str  # completed | failed | cancelled | retry
+    ending: Ending
     body_json: str = "null"  # the result, or the error {"code", "message"}, as JSON
     message: str = ""
     retry_delay_s: float = 0.0
 
 
-FIRST_EVENT = JobEvent(
-    id="0-1", type="state", data={"status": "pending", "attempt": 0, "message": "queued"}
-)
-
-
-RawEvent = tuple[str, str, str]  # id, type, data as JSON
-_FIRST_RAW: RawEvent = (FIRST_EVENT.id, FIRST_EVENT.type, serde.dumps(FIRST_EVENT.data))
-
-
-def _ok(replies: list[Any]) -> list[Any]:
-    for r in replies:
-        if isinstance(r, Exception):
-            raise r
-    return replies
-
-
-def _as_dict(reply: Any) -> dict[str, str]:
-    """A hash as RESP2 sends it (a flat list) or RESP3 (a map)."""
-    if isinstance(reply, dict):
-        return reply
-    return dict(zip(reply[::2], reply[1::2], strict=True))
-
-
-def is_event_id(value: str) -> bool:
-    return bool(_EVENT_ID.match(value))
-
-
-class JobStore(OperatorReads):
-    def __init__(self, redis: Redis, settings: Settings) -> None:
-        self.redis = redis
+class JobStore(Reads, OperatorReads):
+    def __init__(self, access: Access, keys: Keys, settings: Settings) -> None:
+        self.access = access
+        self.keys = keys
         self.settings = settings
-        self.keys = Keys(settings.namespace)
-        self.scripts = Scripts.register(redis)
-        # Submits and the reads of waiting clients (see lane.py); not worker writes.
-        self._lane = Lane(redis, name="jobgate-lane")
-        self._enqueue = LaneScript(
-            self._lane, redis, self.scripts.enqueue,
-            [settings.namespace, settings.max_active_jobs_per_user, settings.idempotency_ttl_s],
-        )
+        self.scripts = Scripts.load()
+        self._partition_keys = [self._header(p) for p in range(keys.partitions)]
+        self._feed: Subscriber | None = None
+        self._claimers: set[Claimer] = set()
+
+    def _header(self, p: int) -> list[str]:
+        """The partition's ten keys, in the order _partition.lua reads them."""
+        k = self.keys
+        return [k.leases(p), k.delayed(p), k.dead(p), k.active(p), k.notify(p), k.work(p),
+                k.outbox(p), *k.queues(p)]
 
     # -- producers -------------------------------------------------------
     async def enqueue(
@@ -121,166 +73,134 @@ class JobStore(OperatorReads):
         timeout_s: float | None = None,
         max_attempts: int | None = None,
     ) -> Enqueued:
-        s = self.settings
-        job_id = new_job_id()
-        idem = self.keys.idempotency(owner, idempotency_key) if idempotency_key else ""
-        status, value = await self._enqueue(
-            [
-                job_id, kind, owner, priority.value, serde.dumps(payload),
-                max_attempts or s.max_attempts, timeout_s or s.job_timeout_s, idem,
-                "" if estimate_s is None else round(estimate_s, 1), self.keys.notify,
-            ]
-        )
+        s, k = self.settings, self.keys
+        p = k.partition_of_owner(owner)
+        job_id = new_job_id(p)
+        keys = [k.job(job_id), k.owner_jobs(owner), k.active(p), k.queue(p, priority), k.work(p),
+                k.notify(p)]
+        if idempotency_key:
+            keys.append(k.idempotency(owner, idempotency_key))
+        args: list[Arg] = [
+            s.max_active_jobs_per_user, s.idempotency_ttl_s, job_id, kind, owner,
+            priority.value, serde.dumps(payload), max_attempts or s.max_attempts,
+            timeout_s or s.job_timeout_s, "" if estimate_s is None else round(estimate_s, 1), "",
+        ]
+        call = Call(k.slot(p), self.scripts.enqueue, keys, args)
+        status, value = await self.access.run(call, durable=True)
+        if status == "dup" and value != job_id:  # an idempotency key's job
+            job = await self.get(value)
+            if job is None:  # expired since: the key is ours to take over
+                args[-1] = value
+                status, value = await self.access.run(call, durable=True)
+            else:
+                return Enqueued(value, job.created_us, duplicate=True)
         if status == "full":
             raise TooManyActiveJobs(
                 f"at most {s.max_active_jobs_per_user} active jobs per user; "
                 "wait for one to finish"
             )
-        if status == "dup":  # an idempotency key's job, or our own call, sent twice
+        if status == "dup":  # our own call, sent twice
             job = await self.get(value)
             return Enqueued(value, job.created_us if job else 0, duplicate=value != job_id)
         return Enqueued(job_id, int(value), duplicate=False)
 
-    async def aclose(self) -> None:
-        await self._lane.aclose()
-
-    async def cancel(self, job_id: str, owner: str, message: str = "cancelled by user") -> str:
+    async def cancel(self, job_id: str, owner: str, message: str = MESSAGES["cancelled"]) -> str:
         """Cancel the owner's job; returns the state it was found in.
 
         `message` is what its status says (an operator's cancel says so).
         """
         s = self.settings
-        found: str = await self.scripts.cancel(
-            args=[s.namespace, job_id, owner, s.result_ttl_s, s.events_maxlen, message]
-        )
+        p, slot = self._job_slot(job_id)
+        keys = [*self._partition_keys[p], self.keys.job(job_id), self.keys.events(job_id)]
+        found: str = await self.access.run(Call(
+            slot, self.scripts.cancel, keys,
+            [job_id, owner, s.result_ttl_s, s.events_maxlen, message],
+        ))
         if found == "missing":
             raise JobNotFound(job_id)
         return found
 
-    # -- readers ---------------------------------------------------------
-    async def get(self, job_id: str) -> Job | None:
-        (raw,) = _ok(await self._lane.send(self._lane.pack("HGETALL", self.keys.job(job_id)), 1))
-        return Job.from_hash(_as_dict(raw)) if raw else None
-
-    async def get_with_time(self, job_id: str) -> tuple[Job | None, int]:
-        """The job and the server's clock, in one round trip (for lease checks)."""
-        commands = self._lane.pack("HGETALL", self.keys.job(job_id)) + self._lane.pack("TIME")
-        raw, (sec, usec) = _ok(await self._lane.send(commands, 2))
-        return (Job.from_hash(_as_dict(raw)) if raw else None), int(sec) * 1_000_000 + int(usec)
-
-    async def get_owned(self, job_id: str, owner: str) -> tuple[Job, int]:
-        """The owner's job, or JobNotFound for unknown, malformed or others' ids alike."""
-        if not is_valid_job_id(job_id):
-            raise JobNotFound(job_id)
-        job, now = await self.get_with_time(job_id)
-        if job is None or job.owner != owner:
-            raise JobNotFound(job_id)
-        return job, now
-
-    async def active_now(self, owner: str) -> tuple[list[str], int]:
-        """The owner's pending and running job ids and the server's clock, read
-        in one MULTI: a job created after that clock is not among them (per-user
-        feeds then follow new jobs with `created_after`)."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.smembers(self.keys.active(owner))
-            pipe.time()
-            ids, (sec, usec) = await pipe.execute()
-        return sorted(ids), int(sec) * 1_000_000 + int(usec)
-
-    async def created_after(
-        self, owner: str, after_us: int, limit: int
-    ) -> list[tuple[str, int]]:
-        """The owner's jobs created after `after_us`, oldest first, with their
-        creation times (the owner index; no scan)."""
-        rows = cast(list[tuple[str, float]], await self.redis.zrangebyscore(
-            self.keys.owner_jobs(owner), f"({after_us}", "+inf", start=0, num=limit,
-            withscores=True,
-        ))
-        return [(str(job_id), int(score)) for job_id, score in rows]
-
-    async def list_jobs(
-        self, owner: str, limit: int, before_us: int | None = None
-    ) -> tuple[list[Job], int | None, int]:
-        """The owner's jobs, newest first, the cursor (the last one's creation
-        time) and the server's clock, read in the same round trip."""
-        zkey = self.keys.owner_jobs(owner)
-        top = f"({before_us}" if before_us is not None else "+inf"
-        ids = cast(
-            list[str],
-            await self.redis.zrange(
-                zkey, top, "-inf", byscore=True, desc=True, offset=0, num=limit + 1
-            ),
-        )
-        page, more = ids[:limit], len(ids) > limit
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for job_id in page:
-                pipe.hgetall(self.keys.job(job_id))
-            pipe.time()
-            *raws, (sec, usec) = await pipe.execute()
-        jobs, gone = [], []
-        for job_id, raw in zip(page, raws, strict=True):
-            (jobs.append(Job.from_hash(raw)) if raw else gone.append(job_id))
-        if gone:  # expired after their TTL: prune the index lazily
-            await self.redis.zrem(zkey, *gone)
-        cursor = jobs[-1].created_us if (more and jobs) else None
-        return jobs, cursor, int(sec) * 1_000_000 + int(usec)
-
-    async def events_after(
-        self, job_id: str, after: str | None, count: int = 500
-    ) -> list[JobEvent]:
-        """The job's events after `after` (from the start when None)."""
-        return [
-            JobEvent(id=eid, type=etype, data=serde.loads(data))
-            for eid, etype, data in await self.raw_events_after(job_id, after, count)
-        ]
-
-    async def raw_events_after(
-        self, job_id: str, after: str | None, count: int = 500
-    ) -> list[RawEvent]:
-        """As `events_after`, with each event's data left as the JSON it is stored
-        as: an event stream passes it on as is.
-
-        The first event of every job, `pending`, is not stored (enqueue is the
-        hottest script): it is supplied here, with the id 0-1, before any
-        stored event.
-        """
-        start = f"({after}" if after else "-"
-        command = self._lane.pack("XRANGE", self.keys.events(job_id), start, "+", "COUNT", count)
-        (entries,) = _ok(await self._lane.send(command, 1))
-        events = []
-        for eid, flat in entries:
-            fields = _as_dict(flat)
-            events.append((eid, fields.get("type", "event"), fields["data"]))
-        return events if after else [_FIRST_RAW, *events]
-
     # -- workers ---------------------------------------------------------
-    async def claim(self, worker_id: str, n: int) -> ClaimBatch:
-        s = self.settings
-        out = await self.scripts.claim(
-            args=[s.namespace, n, s.lease_ms, worker_id, s.events_maxlen, s.result_ttl_s]
-        )
-        jobs = [
-            Claimed(
-                job_id=out[i], lease=out[i + 1], attempt=int(out[i + 2]), kind=out[i + 3],
-                owner=out[i + 4], payload=serde.loads(out[i + 5]) if out[i + 5] else None,
-                max_attempts=int(out[i + 6]), timeout_s=float(out[i + 7]),
-                created_us=int(out[i + 8]),
+    def claimer(self, worker_id: str, concurrency: int) -> Claimer:
+        """A worker's claimer, told of new work by the partitions' work channels."""
+        c = Claimer(self.claim_partition_for(worker_id), self.keys.partitions,
+                    self.settings.lease_s / 2, concurrency)
+        self._claimers.add(c)
+        if self._feed is None:
+            k = self.keys
+            self._feed = Subscriber(
+                self.access.nodes, [k.work(p) for p in range(k.partitions)],
+                [k.slot(p) for p in range(k.partitions)], self._notice, self._reset,
+                "jobgate-work",
             )
-            for i in range(3, len(out), 9)
-        ]
-        return ClaimBatch(int(out[0]), int(out[1]), int(out[2]), jobs)
+            self._feed.start()
+        return c
 
-    async def wait_for_work(self, blocking: Redis, timeout_s: float) -> bool:
-        """Block (on a connection of its own) until an enqueue leaves a wake token."""
-        return await blocking.blpop([self.keys.wake], timeout=timeout_s) is not None
+    def forget_claimer(self, c: Claimer) -> None:
+        self._claimers.discard(c)
+
+    def _notice(self, p: int, message: str) -> None:
+        for c in self._claimers:
+            c.notice(p, message)
+
+    def _reset(self) -> None:
+        for c in self._claimers:
+            c.reset()
+
+    def claim_partition_for(self, worker_id: str) -> Any:
+        async def claim_one(p: int, n: int, candidates: list[str], want: int) -> PartitionClaim:
+            return await self.claim_partition(worker_id, p, n, candidates, want)
+        return claim_one
+
+    async def claim_partition(
+        self, worker_id: str, p: int, n: int, candidates: Sequence[str], want: int
+    ) -> PartitionClaim:
+        """One claim script in partition p: up to n jobs among `candidates`."""
+        s, k = self.settings, self.keys
+        keys = list(self._partition_keys[p])
+        for job_id in candidates:
+            keys += [k.job(job_id), k.events(job_id)]
+        args: list[Arg] = [n, s.lease_ms, worker_id, s.events_maxlen, s.result_ttl_s, want,
+                           *candidates]
+        out = await self.access.run(
+            Call(k.slot(p), self.scripts.claim, keys, args), idempotent=False
+        )
+        return PartitionClaim.parse(out)
+
+    async def claim(self, worker_id: str, n: int) -> ClaimBatch:
+        """Claim up to n jobs from any partition (for tests and tools; a worker
+        keeps its own `claimer`)."""
+        c = Claimer(self.claim_partition_for(worker_id), self.keys.partitions, 3600.0, n)
+        batch = await c.claim(n)
+        while len(batch.jobs) < n and c.has_work():
+            more = await c.claim(n - len(batch.jobs))
+            if not more.jobs and not more.reclaimed:
+                break
+            batch = ClaimBatch(more.now_us or batch.now_us, batch.reclaimed + more.reclaimed,
+                               batch.gave_up + more.gave_up, batch.jobs + more.jobs)
+        return batch
+
+    def _by_partition(self, leases: Mapping[str, str]) -> dict[int, list[tuple[str, str]]]:
+        groups: dict[int, list[tuple[str, str]]] = {}
+        for job_id, lease in leases.items():
+            p = self.keys.partition_of_job(job_id)
+            if p is not None:
+                groups.setdefault(p, []).append((job_id, lease))
+        return groups
 
     async def heartbeat(self, leases: Mapping[str, str]) -> list[str]:
-        if not leases:
-            return []
-        flat = [x for pair in leases.items() for x in pair]
-        lost: list[str] = await self.scripts.heartbeat(
-            args=[self.settings.namespace, self.settings.lease_ms, *flat]
-        )
+        """Renew the leases; the ids among them whose lease is no longer held."""
+        k, s = self.keys, self.settings
+        groups = self._by_partition(leases)
+        calls = [
+            Call(k.slot(p), self.scripts.heartbeat,
+                 [k.leases(p), *(k.job(j) for j, _ in pairs)],
+                 [s.lease_ms, *(x for pair in pairs for x in pair)])
+            for p, pairs in groups.items()
+        ]
+        lost: list[str] = []
+        for r in _ok(await self.access.run_many(calls)):
+            lost += r
         return lost
 
     async def progress(
@@ -303,44 +223,50 @@ class JobStore(OperatorReads):
         await self._report(job_id, lease, type, data, "", "", "")
 
     async def _report(self, job_id: str, lease: str, type: str, data: Any, *extra: str) -> None:
-        s = self.settings
-        eid = await self.scripts.report(
-            args=[s.namespace, job_id, lease, type, serde.dumps(data), s.events_maxlen, *extra]
-        )
+        k = self.keys
+        p, slot = self._job_slot(job_id)
+        eid = await self.access.run(Call(
+            slot, self.scripts.report, [k.job(job_id), k.events(job_id), k.notify(p)],
+            [job_id, lease, type, serde.dumps(data), self.settings.events_maxlen, *extra],
+        ), idempotent=False)
         if not eid:
             raise LeaseLost(job_id)
 
     async def finish_many(self, outcomes: Sequence[Outcome]) -> list[bool]:
-        """End several attempts in one round trip; False where the lease was lost."""
-        s = self.settings
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for o in outcomes:
-                await self.scripts.finish(
-                    args=[
-                        s.namespace, o.job_id, o.lease, o.state, o.body_json,
-                        s.result_ttl_s, s.events_maxlen, int(o.retry_delay_s * 1e6), o.message,
-                    ],
-                    client=pipe,
-                )
-            results = await pipe.execute()
+        """End several attempts in one round trip per server; False where the
+        lease was lost. Done only once the replicas it needs have it."""
+        s, k = self.settings, self.keys
+        calls = []
+        for o in outcomes:
+            p, slot = self._job_slot(o.job_id)
+            calls.append(Call(
+                slot, self.scripts.finish,
+                [*self._partition_keys[p], k.job(o.job_id), k.events(o.job_id)],
+                [o.job_id, o.lease, o.ending.value, o.body_json, s.result_ttl_s,
+                 s.events_maxlen, int(o.retry_delay_s * 1e6), o.message],
+            ))
+        results = _ok(await self.access.run_many(calls, idempotent=False, durable=True))
         return [bool(r) for r in results]
 
     async def handback(self, leases: Mapping[str, str]) -> int:
-        if not leases:
-            return 0
-        flat = [x for pair in leases.items() for x in pair]
-        n: int = await self.scripts.handback(
-            args=[self.settings.namespace, self.settings.events_maxlen, *flat]
-        )
-        return n
+        k = self.keys
+        calls = []
+        for p, pairs in self._by_partition(leases).items():
+            keys = list(self._partition_keys[p])
+            for j, _ in pairs:
+                keys += [k.job(j), k.events(j)]
+            args: list[Arg] = [self.settings.events_maxlen, *(x for pair in pairs for x in pair)]
+            calls.append(Call(k.slot(p), self.scripts.handback, keys, args))
+        return sum(int(n) for n in _ok(await self.access.run_many(calls)))
 
-    # -- operators -------------------------------------------------------
-    async def queue_depths(self) -> dict[Priority, int]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for p in Priority:
-                pipe.llen(self.keys.queue(p))
-            counts = await pipe.execute()
-        return dict(zip(Priority, (int(c) for c in counts), strict=True))
+    async def aclose(self) -> None:
+        if self._feed is not None:
+            await self._feed.stop()
+            self._feed = None
+        await self.access.aclose()
 
-    async def running_count(self) -> int:
-        return int(await self.redis.zcard(self.keys.leases))
+
+__all__ = [
+    "FIRST_EVENT", "ClaimBatch", "Claimed", "Enqueued", "JobStore", "Outcome", "RawEvent",
+    "is_event_id",
+]

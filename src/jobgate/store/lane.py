@@ -10,8 +10,9 @@ once), and sends the commands that arrive while a round trip is in flight
 together in the next one: a thousand streams woken at once cost a few round
 trips, not a thousand, and no caller waits on a timer.
 
-Only commands that are safe to run twice go through a lane: a round trip
-whose connection drops is sent once more, and it may have run the first time.
+A round trip whose connection drops is sent once more when every command in
+it is safe to run twice (it may have run the first time); otherwise its
+callers hear the error.
 """
 
 from __future__ import annotations
@@ -19,18 +20,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
-from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 Arg = str | bytes | int | float
 MAX_BATCH = 256  # calls per round trip: bounds the reply a busy process must read at once
-_Waiting = tuple[bytes, int, "asyncio.Future[list[Any]]"]
+Wait = tuple[int, int]  # WAIT's arguments: replicas, timeout ms
+
+
+@dataclass(slots=True)
+class _Call:
+    commands: bytes
+    replies: int
+    idempotent: bool
+    wait: Wait | None
+    fut: asyncio.Future[list[Any]] | None = None
 
 
 def bulk(parts: Sequence[bytes]) -> bytes:
@@ -50,7 +60,7 @@ class Lane:
         self._conn: AbstractConnection = pool.connection_class(**kwargs)
         # redis-py's encoder, as the URL configured it (untyped there)
         self.encode: Callable[[Arg], bytes] = self._conn.encoder.encode
-        self._waiting: list[_Waiting] = []
+        self._waiting: list[_Call] = []
         self._busy = False
         self._flusher: asyncio.Task[None] | None = None
 
@@ -58,18 +68,48 @@ class Lane:
         """One command in RESP."""
         return b"*%d\r\n" % len(args) + bulk([self.encode(a) for a in args])
 
-    async def send(self, commands: bytes, replies: int) -> list[Any]:
+    async def send(
+        self, commands: bytes, replies: int, idempotent: bool = True, wait: Wait | None = None
+    ) -> list[Any]:
         """The replies to `commands` (packed, `replies` of them); an error reply
-        comes back as its ResponseError, in its place."""
+        comes back as its ResponseError, in its place. `idempotent`: safe to
+        send again after a dropped connection. `wait` (replicas, ms): the
+        round trip ends with one `WAIT` for every write in it, whose reply
+        (the replicas that have them) comes last."""
+        call = _Call(commands, replies, idempotent, wait)
         if self._busy:
-            fut: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-            self._waiting.append((commands, replies, fut))
-            return await fut
+            call.fut = asyncio.get_running_loop().create_future()
+            self._waiting.append(call)
+            return await call.fut
         self._busy = True
         try:
-            return await self._roundtrip(commands, replies)
+            return (await self._batch([call]))[0]
+        except (RedisTimeoutError, RedisConnectionError) as exc:
+            self._fail_waiting(exc)  # the server is away: those in line hear it now
+            raise
         finally:
             self._hand_over()
+
+    async def _batch(self, calls: list[_Call]) -> list[list[Any]]:
+        """One round trip for `calls`: a single WAIT after them all, if any asks."""
+        waits = [c.wait for c in calls if c.wait is not None]
+        commands, replies = b"".join(c.commands for c in calls), sum(c.replies for c in calls)
+        if waits:
+            wait = (max(w[0] for w in waits), max(w[1] for w in waits))
+            commands, replies = commands + self.pack("WAIT", *wait), replies + 1
+        flat = await self._roundtrip(commands, replies, all(c.idempotent for c in calls))
+        out, at = [], 0
+        for c in calls:
+            got = flat[at : at + c.replies]
+            at += c.replies
+            out.append(got + flat[-1:] if c.wait is not None else got)
+        return out
+
+    def _fail_waiting(self, exc: Exception) -> None:
+        waiting, self._waiting = self._waiting, []
+        for c in waiting:
+            if c.fut is not None and not c.fut.done():
+                c.fut.set_exception(exc)
 
     def _hand_over(self) -> None:
         """After a round trip: send whatever queued meanwhile, or go idle."""
@@ -83,27 +123,27 @@ class Lane:
             while self._waiting:
                 batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
                 try:
-                    results = await self._roundtrip(
-                        b"".join(c for c, _, _ in batch), sum(n for _, n, _ in batch)
-                    )
+                    results = await self._batch(batch)
                 except Exception as exc:  # the round trip failed: every caller hears it
-                    for _, _, fut in batch:
-                        if not fut.done():
-                            fut.set_exception(exc)
+                    for c in batch:
+                        if c.fut is not None and not c.fut.done():
+                            c.fut.set_exception(exc)
+                    if isinstance(exc, RedisTimeoutError | RedisConnectionError):
+                        self._fail_waiting(exc)
                     continue
-                at = 0
-                for _, n, fut in batch:
-                    if not fut.done():
-                        fut.set_result(results[at : at + n])
-                    at += n
+                for c, r in zip(batch, results, strict=True):
+                    if c.fut is not None and not c.fut.done():
+                        c.fut.set_result(r)
         finally:
             self._busy = False
             self._flusher = None
 
-    async def _roundtrip(self, commands: bytes, replies: int) -> list[Any]:
+    async def _roundtrip(self, commands: bytes, replies: int, idempotent: bool) -> list[Any]:
         try:
             return await self._exchange(commands, replies)
         except RedisConnectionError:
+            if not idempotent:
+                raise
             return await self._exchange(commands, replies)  # reconnects; see the docstring
 
     async def _exchange(self, commands: bytes, replies: int) -> list[Any]:
@@ -113,6 +153,8 @@ class Lane:
             # A deadline on progress, not on the whole batch: a large batch read by
             # a busy process is slow, not a sign that Redis is away.
             async with asyncio.timeout(timeout) as deadline:
+                if not conn.is_connected:  # connect() finds Sentinel's current primary
+                    await conn.connect()  # type: ignore[no-untyped-call]
                 await conn.send_packed_command(commands)
                 results: list[Any] = []
                 for _ in range(replies):
@@ -134,34 +176,3 @@ class Lane:
             with contextlib.suppress(Exception):
                 await self._flusher
         await self._conn.disconnect()
-
-
-class LaneScript:
-    """A script run through a lane by EVALSHA; `fixed` are its first arguments,
-    the same in every call, packed once."""
-
-    def __init__(
-        self, lane: Lane, redis: Redis, script: AsyncScript, fixed: Sequence[Arg]
-    ) -> None:
-        self._lane = lane
-        self._redis = redis
-        self._script = script
-        self._head = [b"EVALSHA", script.sha.encode(), b"0", *map(lane.encode, fixed)]
-        self._prefix: dict[int, bytes] = {}
-
-    async def __call__(self, args: Sequence[Arg]) -> Any:
-        packed = self._pack(args)
-        (result,) = await self._lane.send(packed, 1)
-        if isinstance(result, NoScriptError):  # a restarted server forgot it; it did not run
-            await self._redis.script_load(self._script.script)
-            (result,) = await self._lane.send(packed, 1)
-        if isinstance(result, Exception):
-            raise result
-        return result
-
-    def _pack(self, args: Sequence[Arg]) -> bytes:
-        n = len(args)
-        prefix = self._prefix.get(n)
-        if prefix is None:
-            prefix = self._prefix[n] = b"*%d\r\n" % (len(self._head) + n) + bulk(self._head)
-        return prefix + bulk([self._lane.encode(a) for a in args])

@@ -1,4 +1,5 @@
-"""One Redis subscription per process, fanned out to every local waiter.
+"""One Redis subscription per process (per server on a cluster), fanned out
+to every local waiter.
 
 Long-poll and SSE waiters register interest in a job id and sleep on an
 asyncio.Event; no waiter holds a Redis connection of its own. If the
@@ -15,11 +16,9 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from redis.asyncio import Redis
-
-from jobgate.store.connection import TRANSIENT
+from jobgate.store.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +67,14 @@ class OwnerWatch(Watch):
 
 
 class Notifier:
-    def __init__(self, redis: Redis, channel: str) -> None:
-        self._redis = redis
-        self._channel = channel
+    def __init__(self, make_subscriber: Callable[[Callable[[int, str], None],
+                                                  Callable[[], None]], Subscriber]) -> None:
+        """`make_subscriber(on_message, on_reset)`: the subscription to every
+        partition's notify channel."""
         self._watches: dict[str, set[Watch]] = defaultdict(set)
         self._owners: dict[str, set[OwnerWatch]] = defaultdict(set)
-        self._task: asyncio.Task[None] | None = None
-        self.connected = asyncio.Event()
+        self._sub = make_subscriber(self._dispatch, self._wake_all)
+        self.connected = self._sub.connected
         self.closing = False
 
     @property
@@ -86,15 +86,10 @@ class Notifier:
         return sum(len(s) for s in self._owners.values())
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._listen(), name="jobgate-notifier")
+        self._sub.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._sub.stop()
 
     def close_waits(self) -> None:
         """The process is stopping: every waiter wakes and, seeing `closing`,
@@ -129,7 +124,7 @@ class Notifier:
                 if not watches:
                     del self._owners[owner]
 
-    def _dispatch(self, message: str) -> None:
+    def _dispatch(self, partition: int, message: str) -> None:
         job_id, _, kind = message.partition(" ")
         if kind.startswith("n "):  # a new job: '<id> n <owner>' (the owner may hold spaces)
             for ow in self._owners.get(kind[2:], ()):
@@ -147,25 +142,3 @@ class Notifier:
         for owners in self._owners.values():
             for ow in owners:
                 ow.fire()
-
-    async def _listen(self) -> None:
-        delay = 0.05
-        while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(self._channel)
-                self.connected.set()
-                self._wake_all()  # anything may have changed while we were away
-                delay = 0.05
-                while True:
-                    msg = await pubsub.get_message(timeout=1.0)
-                    if msg is not None and msg["type"] == "message":
-                        self._dispatch(msg["data"])
-            except TRANSIENT as exc:
-                self.connected.clear()
-                log.warning("notifier lost its subscription: %s; retrying", exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 1.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -1,22 +1,27 @@
 """The archive outbox: terminal jobs waiting to be copied into SQL history.
 
-`end_job` (lua/_lib.lua) adds a job here in the same atomic step that makes
-it terminal, and sets no TTL; `archived()` starts the result TTL once the
-job is safely in the database. So a job leaves Valkey only after it is
-archived, whatever happens to the archiver or the database in between.
+`end_job` (lua/_partition.lua) adds a job to its partition's outbox in the
+same atomic step that makes it terminal, and sets no TTL; `archived()`
+starts the result TTL once the job is safely in the database. So a job
+leaves Valkey only after it is archived, whatever happens to the archiver
+or the database in between. The oldest entries of all partitions are read
+and merged here (each partition's outbox is ordered by completion).
 """
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any
 
-from redis.asyncio import Redis
+from redis.crc import key_slot
 
 from jobgate.job import Job
-from jobgate.settings import Settings
-from jobgate.store.keys import Keys
-from jobgate.store.scripts import _source
+from jobgate.store.access import Call
+
+if TYPE_CHECKING:
+    from jobgate.store.jobs import JobStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,53 +46,92 @@ def _as_dict(reply: Any) -> dict[str, str]:
     return dict(zip(reply[::2], reply[1::2], strict=True))
 
 
+def _ok(replies: Sequence[Any]) -> Sequence[Any]:
+    for r in replies:
+        if isinstance(r, Exception):
+            raise r
+    return replies
+
+
+def _pairs(flat: Any) -> list[tuple[str, int]]:
+    if flat and isinstance(flat[0], list | tuple):
+        return [(m, int(float(s))) for m, s in flat]
+    return [(flat[i], int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]
+
+
 class Outbox:
-    def __init__(self, redis: Redis, settings: Settings) -> None:
-        self.redis = redis
-        self.keys = Keys(settings.namespace)
-        self.ttl_s = settings.result_ttl_s
-        self._archived = redis.register_script(_source("archived"))
-        self._lease = redis.register_script(_source("archive_lease"))
+    def __init__(self, store: JobStore) -> None:
+        self.access = store.access
+        self.keys = store.keys
+        self.scripts = store.scripts
+        self.ttl_s = store.settings.result_ttl_s
+
+    def _lease_call(self, token: str, ms: int) -> Call:
+        key = self.keys.archiver
+        return Call(key_slot(key.encode()), self.scripts.archive_lease, [key], [token, ms])
 
     async def lease(self, token: str, ms: int) -> bool:
         """Take or renew the archiver lease; False while another archiver holds it."""
-        return bool(await self._lease(keys=[self.keys.archiver], args=[token, ms]))
+        return bool(await self.access.run(self._lease_call(token, ms)))
 
     async def release(self, token: str) -> None:
-        await self._lease(keys=[self.keys.archiver], args=[token, 0])
+        await self.access.run(self._lease_call(token, 0))
 
     async def peek(self, n: int) -> list[Pending]:
-        """The n oldest entries with their jobs, in one round trip after the range read."""
-        entries = cast(
-            list[tuple[str, float]],
-            await self.redis.zrange(self.keys.outbox, 0, n - 1, withscores=True),
-        )
+        """The n oldest entries of all partitions, with their jobs."""
+        a, k = self.access, self.keys
+        entries = (await self._entries(n - 1))[:n]
         if not entries:
             return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for job_id, _ in entries:
-                pipe.hgetall(self.keys.job(job_id))
-            raws = await pipe.execute()
+        raws = await a.send_many([
+            (k.slot(k.partition_of_job(job_id) or 0), a.pack("HGETALL", k.job(job_id)), 1)
+            for job_id, _ in entries
+        ])
         return [
-            Pending(job_id, int(score), Job.from_hash(_as_dict(raw)) if raw else None)
+            Pending(job_id, score, Job.from_hash(_as_dict(raw[0])) if raw[0] else None)
             for (job_id, score), raw in zip(entries, raws, strict=True)
         ]
 
     async def archived(self, job_ids: list[str]) -> int:
         """Start the result TTL of these archived jobs and take them off the outbox."""
-        if not job_ids:
-            return 0
-        keys = [self.keys.outbox]
+        k = self.keys
+        by: dict[int, list[str]] = {}
         for job_id in job_ids:
-            keys += [self.keys.job(job_id), self.keys.events(job_id)]
-        return int(await self._archived(keys=keys, args=[self.ttl_s, *job_ids]))
+            p = k.partition_of_job(job_id)
+            if p is not None:
+                by.setdefault(p, []).append(job_id)
+        calls = []
+        for p, ids in by.items():
+            keys = [k.outbox(p)]
+            for job_id in ids:
+                keys += [k.job(job_id), k.events(job_id)]
+            calls.append(Call(k.slot(p), self.scripts.archived, keys, [self.ttl_s, *ids]))
+        return sum(int(n) for n in _ok(await self.access.run_many(calls)))
+
+    async def ids(self) -> list[str]:
+        """Every job waiting in the outboxes, oldest first (for tests and tools)."""
+        return [job_id for job_id, _ in await self._entries(-1)]
+
+    async def _entries(self, last: int) -> list[tuple[str, int]]:
+        a, k = self.access, self.keys
+        ranges = await a.send_many([
+            (k.slot(p), a.pack("ZRANGE", k.outbox(p), 0, last, "WITHSCORES"), 1)
+            for p in range(k.partitions)
+        ])
+        return list(heapq.merge(*(_pairs(_ok(r)[0]) for r in ranges), key=lambda e: e[1]))
 
     async def state(self) -> OutboxState:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zcard(self.keys.outbox)
-            pipe.zrange(self.keys.outbox, 0, 0, withscores=True)
-            pipe.time()
-            length, oldest, (sec, usec) = await pipe.execute()
-        return OutboxState(
-            int(length), int(oldest[0][1]) if oldest else None, int(sec) * 1_000_000 + int(usec)
-        )
+        a, k = self.access, self.keys
+        replies = await a.send_many([
+            (k.slot(p), a.pack("ZCARD", k.outbox(p)) + a.pack(
+                "ZRANGE", k.outbox(p), 0, 0, "WITHSCORES") + a.pack("TIME"), 3)
+            for p in range(k.partitions)
+        ])
+        length, oldest, now = 0, None, 0
+        for r in replies:
+            count, first, (sec, usec) = _ok(r)
+            length += int(count)
+            for _, score in _pairs(first):
+                oldest = score if oldest is None else min(oldest, score)
+            now = max(now, int(sec) * 1_000_000 + int(usec))
+        return OutboxState(length, oldest, now)

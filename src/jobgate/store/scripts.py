@@ -1,35 +1,56 @@
-"""Loads the Lua scripts, each with the shared prelude, as redis-py Scripts.
-
-A Script runs by EVALSHA and reloads itself on NOSCRIPT, so a Valkey restart
-(which forgets loaded scripts) costs one extra round trip, not an error.
+"""The Lua scripts, each assembled from the rules (generated from job.py), the
+shared prelude and, for those that move jobs within a partition, the
+partition's key header. Run by EVALSHA through the store's access path,
+which loads a script on a server that does not know it (a restart, a
+promoted replica) and sends the call again.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from importlib.resources import files
 
-from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
+from jobgate.store.rules import lua_rules
 
 _LUA = files("jobgate.store") / "lua"
+PARTITION_SCRIPTS = frozenset({"claim", "finish", "cancel", "handback"})
+"""Scripts whose KEYS begin with the partition's nine keys (_partition.lua)."""
 
 
-def _source(name: str) -> str:
-    return (_LUA / "_lib.lua").read_text() + "\n" + (_LUA / f"{name}.lua").read_text()
+@dataclass(frozen=True, slots=True)
+class Script:
+    name: str
+    source: str
+    sha: str
+
+    @classmethod
+    def named(cls, name: str) -> Script:
+        text = source(name)
+        return cls(name, text, hashlib.sha1(text.encode()).hexdigest())
+
+
+def source(name: str) -> str:
+    parts = [lua_rules(), (_LUA / "_lib.lua").read_text()]
+    if name in PARTITION_SCRIPTS:
+        parts.append((_LUA / "_partition.lua").read_text())
+    parts.append((_LUA / f"{name}.lua").read_text())
+    return "\n".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
 class Scripts:
-    enqueue: AsyncScript
-    claim: AsyncScript
-    heartbeat: AsyncScript
-    report: AsyncScript
-    finish: AsyncScript
-    cancel: AsyncScript
-    handback: AsyncScript
+    enqueue: Script
+    claim: Script
+    heartbeat: Script
+    report: Script
+    finish: Script
+    cancel: Script
+    handback: Script
+    set_if_exists: Script
+    archived: Script
+    archive_lease: Script
 
     @classmethod
-    def register(cls, redis: Redis) -> Scripts:
-        names = cls.__dataclass_fields__
-        return cls(**{n: redis.register_script(_source(n)) for n in names})
+    def load(cls) -> Scripts:
+        return cls(**{n: Script.named(n) for n in cls.__dataclass_fields__})

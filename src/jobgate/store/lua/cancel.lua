@@ -1,10 +1,12 @@
 -- A client cancels its job. Pending: cancelled at once. Running: cancelled at
 -- once too, and the lease goes with it, so the worker's next heartbeat finds
 -- the job lost and stops the handler, and none of its writes land.
--- ARGV: ns id owner ttl maxlen message    Returns: 'missing' | the state it found
-local ns, id = ARGV[1], ARGV[2]
-local st = redis.call('HMGET', job_key(ns, id), 'state', 'owner')
-if not st[1] or st[2] ~= ARGV[3] then return 'missing' end
-if st[1] ~= 'pending' and st[1] ~= 'processing' then return st[1] end
-end_job(ns, id, 'cancelled', ARGV[6], tonumber(ARGV[4]), now_us(), ARGV[5])
+-- KEYS: the partition's 9 (see _partition.lua), job events
+-- ARGV: id owner ttl maxlen message    Returns: 'missing' | the state it found
+local job_key, ev_key = KEYS[FIRST_JOB_KEY], KEYS[FIRST_JOB_KEY + 1]
+local id = ARGV[1]
+local st = redis.call('HMGET', job_key, 'state', 'owner')
+if not st[1] or st[2] ~= ARGV[2] then return 'missing' end
+if not may_move(st[1], ST.CANCELLED) then return st[1] end
+end_job(job_key, ev_key, id, ST.CANCELLED, ARGV[5], tonumber(ARGV[3]), now_us(), ARGV[4])
 return st[1]

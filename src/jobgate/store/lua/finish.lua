@@ -1,26 +1,32 @@
--- End an attempt: completed, failed, cancelled, or back to waiting for a retry.
+-- End an attempt: completed, failed, or back to waiting out a retry's backoff.
 -- Accepted only from the lease holder (fencing).
--- ARGV: ns id lease outcome body_json ttl maxlen retry_delay_us message
+-- KEYS: the partition's 9, job events
+-- ARGV: id lease ending body_json ttl maxlen retry_delay_us message
+-- `ending` is a job.Ending; its state comes from ENDING_STATE.
 -- Returns 1, or 0 when the lease is no longer held.
-local ns, id, outcome, body = ARGV[1], ARGV[2], ARGV[4], ARGV[5]
-local ttl, maxlen, message = tonumber(ARGV[6]), ARGV[7], ARGV[9]
-local jk = job_key(ns, id)
-if not holds_lease(jk, ARGV[3]) then return 0 end
+local job_key, ev_key = KEYS[FIRST_JOB_KEY], KEYS[FIRST_JOB_KEY + 1]
+local id, body, message = ARGV[1], ARGV[4], ARGV[8]
+local ttl, maxlen = tonumber(ARGV[5]), ARGV[6]
+local state = ENDING_STATE[ARGV[3]]
+if not holds_lease(job_key, ARGV[2]) then return 0 end
+check_move(ST.PROCESSING, state)
 local now = now_us()
-if outcome == 'retry' then
-  redis.call('HSET', jk, 'state', 'pending', 'message', message, 'updated', now, 'last_error', body)
-  redis.call('HDEL', jk, 'lease', 'lease_until')
-  redis.call('ZREM', ns .. ':leases', id)
-  redis.call('ZADD', ns .. ':delayed', now + tonumber(ARGV[8]), id)
-  emit(ns, id, maxlen, 'state', {status = 'pending',
-    attempt = tonumber(redis.call('HGET', jk, 'attempt')), message = message,
+if state == ST.PENDING then
+  local delay = tonumber(ARGV[7])
+  redis.call('HSET', job_key, 'state', state, 'message', message, 'updated', now, 'last_error', body)
+  redis.call('HDEL', job_key, 'lease', 'lease_until')
+  redis.call('ZREM', leases_key, id)
+  redis.call('ZADD', delayed_key, now + delay, id)
+  emit(ev_key, notify_key, id, maxlen, 'state', {status = state,
+    attempt = tonumber(redis.call('HGET', job_key, 'attempt')), message = message,
     error = cjson.decode(body)})
+  redis.call('SPUBLISH', work_key, string.format('d %.0f %s', delay, id))
   return 1
 end
-if outcome == 'completed' then
-  redis.call('HSET', jk, 'result', body, 'progress', 1)
-elseif outcome == 'failed' then
-  redis.call('HSET', jk, 'error', body)
+if state == ST.COMPLETED then
+  redis.call('HSET', job_key, 'result', body, 'progress', 1)
+else
+  redis.call('HSET', job_key, 'error', body)
 end
-end_job(ns, id, outcome, message, ttl, now, maxlen)
+end_job(job_key, ev_key, id, state, message, ttl, now, maxlen)
 return 1
