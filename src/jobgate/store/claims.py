@@ -39,6 +39,7 @@ class Claimed:
     max_attempts: int
     timeout_s: float
     created_us: int
+    suspect: bool = False  # its last worker died holding it: it runs alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,15 +64,15 @@ class PartitionClaim:
     @classmethod
     def parse(cls, out: list[Any]) -> PartitionClaim:
         got = int(out[4])
-        end = 5 + 9 * got
+        end = 5 + 10 * got
         jobs = [
             Claimed(
                 job_id=out[i], lease=out[i + 1], attempt=int(out[i + 2]), kind=out[i + 3],
                 owner=out[i + 4], payload=serde.loads(out[i + 5]) if out[i + 5] else None,
                 max_attempts=int(out[i + 6]), timeout_s=float(out[i + 7]),
-                created_us=int(out[i + 8]),
+                created_us=int(out[i + 8]), suspect=out[i + 9] == "1",
             )
-            for i in range(5, end, 9)
+            for i in range(5, end, 10)
         ]
         cands = {out[i + 1]: out[i] for i in range(end, len(out), 2)}
         due = int(float(out[3])) if out[3] else None
@@ -82,7 +83,8 @@ class Claimer:
     """One worker's claims: which partitions to visit, in which order."""
 
     def __init__(self, claim_one: Any, partitions: int, sweep_s: float, want: int) -> None:
-        """`claim_one(p, n, candidates, want)` runs the claim script in partition p."""
+        """`claim_one(p, n, candidates, want, already)` runs the claim script in
+        partition p; `already` counts the jobs this batch took elsewhere."""
         self._claim_one = claim_one
         self._partitions = partitions
         self._sweep_s = sweep_s
@@ -137,8 +139,9 @@ class Claimer:
             async with asyncio.timeout(max(until, 0.0)):
                 await self._wake.wait()
 
-    async def claim(self, n: int) -> ClaimBatch:
-        """Up to n jobs, from the partitions known to have work, best first."""
+    async def claim(self, n: int, already: int = 0) -> ClaimBatch:
+        """Up to n jobs, from the partitions known to have work, best first;
+        `already`: jobs the caller's batch holds from an earlier call."""
         now = time.monotonic()
         while self._timers and self._timers[0][0] <= now:
             _, p, job_id = heapq.heappop(self._timers)
@@ -152,7 +155,7 @@ class Claimer:
         idle = sorted(p for p in self._peek if not self._cands.get(p))
         self._peek.clear()
         answers = list(
-            await asyncio.gather(*(self._claim_one(p, 0, [], self._want) for p in idle))
+            await asyncio.gather(*(self._claim_one(p, 0, [], self._want, 0) for p in idle))
         )
         for p, a in zip(idle, answers, strict=True):
             self._learn(p, a)
@@ -160,10 +163,13 @@ class Claimer:
         for p in self._order():
             if len(jobs) >= n:
                 break
-            a = await self._claim_one(p, n - len(jobs), list(self._cands[p]), max(n, self._want))
+            a = await self._claim_one(p, n - len(jobs), list(self._cands[p]), max(n, self._want),
+                                      already + len(jobs))
             self._learn(p, a)
             answers.append(a)
             jobs += a.jobs
+            if any(j.suspect for j in a.jobs):
+                break  # a job whose worker died may be what killed it: alone
         return ClaimBatch(
             max((a.now_us for a in answers), default=0),
             sum(a.reclaimed for a in answers), sum(a.gave_up for a in answers), jobs,

@@ -148,12 +148,14 @@ class JobStore(Reads, OperatorReads):
             c.reset()
 
     def claim_partition_for(self, worker_id: str) -> Any:
-        async def claim_one(p: int, n: int, candidates: list[str], want: int) -> PartitionClaim:
-            return await self.claim_partition(worker_id, p, n, candidates, want)
+        async def claim_one(p: int, n: int, candidates: list[str], want: int,
+                            already: int = 0) -> PartitionClaim:
+            return await self.claim_partition(worker_id, p, n, candidates, want, already)
         return claim_one
 
     async def claim_partition(
-        self, worker_id: str, p: int, n: int, candidates: Sequence[str], want: int
+        self, worker_id: str, p: int, n: int, candidates: Sequence[str], want: int,
+        already: int = 0,
     ) -> PartitionClaim:
         """One claim script in partition p: up to n jobs among `candidates`."""
         s, k = self.settings, self.keys
@@ -161,7 +163,7 @@ class JobStore(Reads, OperatorReads):
         for job_id in candidates:
             keys += [k.job(job_id), k.events(job_id)]
         args: list[Arg] = [n, s.lease_ms, worker_id, s.events_maxlen, s.result_ttl_s, want,
-                           *candidates]
+                           already, *candidates]
         out = await self.access.run(
             Call(k.slot(p), self.scripts.claim, keys, args), idempotent=False
         )
@@ -172,8 +174,8 @@ class JobStore(Reads, OperatorReads):
         keeps its own `claimer`)."""
         c = Claimer(self.claim_partition_for(worker_id), self.keys.partitions, 3600.0, n)
         batch = await c.claim(n)
-        while len(batch.jobs) < n and c.has_work():
-            more = await c.claim(n - len(batch.jobs))
+        while len(batch.jobs) < n and c.has_work() and not any(j.suspect for j in batch.jobs):
+            more = await c.claim(n - len(batch.jobs), len(batch.jobs))
             if not more.jobs and not more.reclaimed:
                 break
             batch = ClaimBatch(more.now_us or batch.now_us, batch.reclaimed + more.reclaimed,
