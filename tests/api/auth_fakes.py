@@ -20,6 +20,16 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 
+class Clock:
+    """A settable clock for the sign-in caches."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @dataclass(frozen=True)
 class Seen:
     """One request a fake server received."""

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from tests.api.auth_fakes import Clock
 from tests.server import Stack
 from tests.valkey_cluster import Topology, topology_of
 
@@ -62,3 +63,9 @@ def client(api_stack: Stack, user: str) -> Iterator[httpx.Client]:
 async def held_client(held: Stack, user: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=held.url, headers=held.headers(user), timeout=90) as c:
         yield c
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The sign-in tests' settable clock."""
+    return Clock()

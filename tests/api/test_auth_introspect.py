@@ -13,18 +13,10 @@ from jobgate.api.auth import ADMIN_SCOPE, Credential, mint_token
 from jobgate.api.auth.introspect import IntrospectMethod
 from jobgate.embedded import EmbeddedValkey
 from jobgate.errors import AuthError, AuthUnavailable
-from tests.api.auth_fakes import SessionApp
+from tests.api.auth_fakes import Clock, SessionApp
 from tests.server import SECRET, Stack
 
 PREFIX = "/api/multi-agent"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -39,11 +31,6 @@ def app() -> Iterator[SessionApp]:
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=2) as client:
         yield client
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 def method_for(app: SessionApp, http: httpx.AsyncClient, clock: Clock,

@@ -19,18 +19,10 @@ from jobgate.api.auth import ADMIN_SCOPE, Credential, Principal
 from jobgate.api.auth.jwks import KEYS_MAX_AGE_S, JwksKeys, JwksMethod
 from jobgate.embedded import EmbeddedValkey
 from jobgate.errors import AuthError, AuthUnavailable
-from tests.api.auth_fakes import IdentityProvider, SigningKey, new_key
+from tests.api.auth_fakes import Clock, IdentityProvider, SigningKey, new_key
 from tests.server import Stack
 
 PREFIX = "/api/multi-agent"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -45,11 +37,6 @@ def idp() -> Iterator[IdentityProvider]:
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=5) as client:
         yield client
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
