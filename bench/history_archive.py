@@ -102,10 +102,9 @@ async def archiver_rate(url: str, n: int, tmp: Path) -> dict[str, float]:
     try:
         for i in range(n):
             await svc.store.enqueue(KIND, f"user-{i % 100}", {**REQUEST, "user_id": "u"})
-        w = Worker(svc.store, {KIND: _finished}, settings, blocking_redis=svc.blocking,
-                   concurrency=32, burst=True)
+        w = Worker(svc.store, {KIND: _finished}, settings, concurrency=32, burst=True)
         await w.run()
-        archiver = Archiver(svc.redis, settings, history)
+        archiver = Archiver(svc.store, settings, history)
         t0 = time.perf_counter()
         done = await archiver.drain()
         seconds = time.perf_counter() - t0

@@ -42,7 +42,7 @@ def retention(v: Valkey) -> dict[str, Any]:
     try:
         deadline = time.monotonic() + 60
         active = {k.active(k.partition_of_owner(o)) for o in ("bench", "ma")}
-        while time.monotonic() < deadline and any(r.hlen(a) for a in active):
+        while time.monotonic() < deadline and any(r.zcard(a) for a in active):
             time.sleep(0.2)
     finally:
         w.stop()
