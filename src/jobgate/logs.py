@@ -41,5 +41,8 @@ def setup(level: str = "INFO", json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access", "httpx"):
+    # Libraries that log request bodies or SQL parameters (a job's query and
+    # result) at DEBUG: a debug log must never carry what users sent.
+    for noisy in ("uvicorn.access", "httpx", "httpcore", "aiosqlite", "asyncpg",
+                  "sqlalchemy", "alembic", "websockets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -157,8 +157,9 @@ class Claimer:
             async with asyncio.timeout(max(until, 0.0)):
                 await self._wake.wait()
 
-    async def claim(self, n: int) -> ClaimBatch:
-        """Up to n jobs, from the partitions known to have work, best first."""
+    async def claim(self, n: int, already: int = 0) -> ClaimBatch:
+        """Up to n jobs, from the partitions known to have work, best first;
+        `already`: jobs the caller's batch holds from an earlier call."""
         now = time.monotonic()
         while self._timers and self._timers[0][0] <= now:
             when, p, job_id = heapq.heappop(self._timers)
@@ -182,7 +183,7 @@ class Claimer:
             if len(jobs) >= n:
                 break
             a = await self._claim_one(p, n - len(jobs), list(self._cands[p]), max(n, self._want),
-                                      len(jobs))
+                                      already + len(jobs))
             self._learn(p, a)
             answers.append(a)
             jobs += a.jobs

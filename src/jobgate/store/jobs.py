@@ -177,8 +177,8 @@ class JobStore(Reads, OperatorReads):
         keeps its own `claimer`)."""
         c = Claimer(self.claim_partition_for(worker_id), self.keys.partitions, 3600.0, n)
         batch = await c.claim(n)
-        while len(batch.jobs) < n and c.has_work():
-            more = await c.claim(n - len(batch.jobs))
+        while len(batch.jobs) < n and c.has_work() and not any(j.suspect for j in batch.jobs):
+            more = await c.claim(n - len(batch.jobs), len(batch.jobs))
             if not more.jobs and not more.reclaimed:
                 break
             batch = ClaimBatch(more.now_us or batch.now_us, batch.reclaimed + more.reclaimed,
