@@ -174,6 +174,8 @@ class Worker:
             # A finished job frees its slot at once; its outcome is written by the
             # flusher meanwhile, so claiming and completing overlap.
             free = self.concurrency - sum(1 for r in self._running.values() if not r.done)
+            if self._running_suspect():
+                free = 0  # nothing joins a job that may kill this process, until it ends
             if free <= 0:
                 self._slot_freed.clear()
                 await self._wait_any(self._slot_freed, self.settings.worker_poll_s)
@@ -192,6 +194,9 @@ class Worker:
                 self._start(c, batch.now_us)
             if len(batch.jobs) < free and not await self._idle(batch.jobs != []):
                 return
+
+    def _running_suspect(self) -> bool:
+        return any(r.claimed.suspect and not r.done for r in self._running.values())
 
     async def _idle(self, claimed_some: bool) -> bool:
         """Wait for work; False when a burst worker has nothing left to do."""

@@ -128,7 +128,7 @@ def _assignments(text: str) -> list[str]:
             if n.endswith("_keys"):
                 items = split_args(v, 0) if v.startswith("{") else [v]
                 found += [f"{n} holds {x}, not a KEYS entry" for x in items
-                          if not FROM_KEYS.match(x)]
+                          if not KEY_EXPR.match(x)]
     return found
 
 
@@ -167,6 +167,7 @@ def test_every_key_comes_from_KEYS(name: str) -> None:
     "local function f(job_key) return 1 end\nf('x:' .. id)",
     "redis.call(cmd, KEYS[1])",
     "redis.call('GET', KEYS[1] .. ARGV[1])",
+    "for _, k in ipairs({KEYS[1]}) do redis.call('GET', k) end",
 ])
 def test_the_check_catches_a_key_built_in_lua(bad: str) -> None:
     assert problems(bad)

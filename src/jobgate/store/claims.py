@@ -2,12 +2,16 @@
 
 A claim script runs in one partition and may touch only the jobs it was
 named (cluster rules), so each answer names the next candidates: the heads
-of the partition's queues, lapsed leases, due retries. A worker keeps those
-per partition, hears work notices (`q`: a job was queued; `d`: a retry will
-be due in so many µs) on the partitions' work channels, and peeks every
-partition once per sweep (half a lease: a lost worker's job waits at most
-1.5 leases), so an idle worker costs P/sweep commands a second and nothing
-in between.
+of the partition's queues, lapsed leases, due retries, and when something
+there next falls due by itself (a retry's backoff, a lease's end). A worker
+keeps those per partition, hears work notices (`q`: a job was queued; `d`:
+a retry will be due in so many µs; `l`: jobs were claimed, their leases end
+in so many µs unless renewed) on the partitions' work channels, comes
+back to a partition when it said something falls due, and peeks every
+partition once per sweep (a lost notice is found then). An idle worker in
+an idle system sends a few commands a minute; a partition with running jobs
+is looked at about once a lease, so a dead worker's job is reclaimed about
+a lease after its last heartbeat.
 """
 
 from __future__ import annotations
@@ -26,6 +30,12 @@ from jobgate.job import PRIORITY_ORDER
 _RANK = {p.value: str(i + 1) for i, p in enumerate(PRIORITY_ORDER)}
 
 
+def sweep_s(lease_s: float) -> float:
+    """How often a worker looks at every partition: the backstop for a notice
+    it missed (it also looks again whenever its subscription comes back)."""
+    return max(6 * lease_s, 30.0)
+
+
 @dataclass(frozen=True, slots=True)
 class Claimed:
     """One job handed to a worker, with the lease that fences its writes."""
@@ -39,7 +49,7 @@ class Claimed:
     max_attempts: int
     timeout_s: float
     created_us: int
-    suspect: bool = False  # its last worker died holding it: it runs alone
+    suspect: bool = False  # its last worker died with it: it may be what kills workers
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +67,9 @@ class PartitionClaim:
     now_us: int
     reclaimed: int
     gave_up: int
-    next_due_us: int | None
+    next_at_us: int | None  # when a retry or a lease there next falls due
     jobs: list[Claimed]
-    candidates: dict[str, str]  # id -> '1'..'3' (queue rank) | 'l' (lapsed) | 'd' (due)
+    candidates: dict[str, str]  # id -> '0' (lease lapsed) | '1'..'3' (queue rank) | 'd' (due)
 
     @classmethod
     def parse(cls, out: list[Any]) -> PartitionClaim:
@@ -74,17 +84,17 @@ class PartitionClaim:
             )
             for i in range(5, end, 10)
         ]
-        cands = {out[i + 1]: out[i] for i in range(end, len(out), 2)}
-        due = int(float(out[3])) if out[3] else None
-        return cls(int(out[0]), int(out[1]), int(out[2]), due, jobs, cands)
+        # a lapsed lease sorts first: its reclaim starts a round, so the job runs alone
+        cands = {out[i + 1]: "0" if out[i] == "l" else out[i] for i in range(end, len(out), 2)}
+        at = int(float(out[3])) if out[3] else None
+        return cls(int(out[0]), int(out[1]), int(out[2]), at, jobs, cands)
 
 
 class Claimer:
     """One worker's claims: which partitions to visit, in which order."""
 
     def __init__(self, claim_one: Any, partitions: int, sweep_s: float, want: int) -> None:
-        """`claim_one(p, n, candidates, want, already)` runs the claim script in
-        partition p; `already` counts the jobs this batch took elsewhere."""
+        """`claim_one(p, n, candidates, want)` runs the claim script in partition p."""
         self._claim_one = claim_one
         self._partitions = partitions
         self._sweep_s = sweep_s
@@ -92,6 +102,7 @@ class Claimer:
         self._cands: dict[int, dict[str, str]] = {}
         self._timers: list[tuple[float, int, str]] = []
         self._peek: set[int] = set()  # partitions to look at before claiming
+        self._visit: dict[int, float] = {}  # partition -> when it said to come back
         self._next_sweep = 0.0  # the first claim looks everywhere
         self._offset = random.randrange(partitions)
         self._wake = asyncio.Event()
@@ -104,6 +115,8 @@ class Claimer:
             self._cands.setdefault(p, {})[job_id] = _RANK.get(arg, "3")
         elif kind == "d" and job_id:
             self._at(float(arg) / 1e6, p, job_id)
+        elif kind == "l" and arg:  # jobs claimed there: their leases end then, unless renewed
+            self._at(float(arg) / 1e6 + 0.05, p, "")
         else:
             return
         self._wake.set()
@@ -114,7 +127,12 @@ class Claimer:
         self._wake.set()
 
     def _at(self, delay_s: float, p: int, job_id: str) -> None:
-        heapq.heappush(self._timers, (time.monotonic() + max(delay_s, 0.0), p, job_id))
+        when = time.monotonic() + max(delay_s, 0.0)
+        if not job_id:  # a visit to the partition: the earliest one asked for is enough
+            if self._visit.get(p, float("inf")) <= when:
+                return
+            self._visit[p] = when
+        heapq.heappush(self._timers, (when, p, job_id))
 
     # -- claiming -------------------------------------------------------------
     def has_work(self) -> bool:
@@ -144,10 +162,11 @@ class Claimer:
         `already`: jobs the caller's batch holds from an earlier call."""
         now = time.monotonic()
         while self._timers and self._timers[0][0] <= now:
-            _, p, job_id = heapq.heappop(self._timers)
+            when, p, job_id = heapq.heappop(self._timers)
             if job_id:
                 self._cands.setdefault(p, {})[job_id] = "d"
-            else:
+            elif self._visit.get(p) == when:  # else a later answer moved it
+                del self._visit[p]
                 self._peek.add(p)
         if now >= self._next_sweep:
             self._next_sweep = now + self._sweep_s
@@ -155,7 +174,7 @@ class Claimer:
         idle = sorted(p for p in self._peek if not self._cands.get(p))
         self._peek.clear()
         answers = list(
-            await asyncio.gather(*(self._claim_one(p, 0, [], self._want, 0) for p in idle))
+            await asyncio.gather(*(self._claim_one(p, 0, [], self._want) for p in idle))
         )
         for p, a in zip(idle, answers, strict=True):
             self._learn(p, a)
@@ -169,7 +188,7 @@ class Claimer:
             answers.append(a)
             jobs += a.jobs
             if any(j.suspect for j in a.jobs):
-                break  # a job whose worker died may be what killed it: alone
+                break  # it runs in a batch of its own
         return ClaimBatch(
             max((a.now_us for a in answers), default=0),
             sum(a.reclaimed for a in answers), sum(a.gave_up for a in answers), jobs,
@@ -177,8 +196,8 @@ class Claimer:
 
     def _learn(self, p: int, a: PartitionClaim) -> None:
         self._cands[p] = a.candidates
-        if a.next_due_us is not None and a.next_due_us > a.now_us:
-            self._at((a.next_due_us - a.now_us) / 1e6, p, "")
+        if a.next_at_us is not None:
+            self._at((a.next_at_us - a.now_us) / 1e6 + 0.001, p, "")
 
     def _order(self) -> list[int]:
         """Partitions with candidates: best queued priority first, then a rotating

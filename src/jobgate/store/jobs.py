@@ -16,7 +16,7 @@ from jobgate.errors import JobNotFound, LeaseLost, TooManyActiveJobs
 from jobgate.job import MESSAGES, Ending, Priority, new_job_id
 from jobgate.settings import Settings
 from jobgate.store.access import Access, Call
-from jobgate.store.claims import ClaimBatch, Claimed, Claimer, PartitionClaim
+from jobgate.store.claims import ClaimBatch, Claimed, Claimer, PartitionClaim, sweep_s
 from jobgate.store.keys import Keys
 from jobgate.store.lane import Arg
 from jobgate.store.operators import OperatorReads
@@ -124,7 +124,7 @@ class JobStore(Reads, OperatorReads):
     def claimer(self, worker_id: str, concurrency: int) -> Claimer:
         """A worker's claimer, told of new work by the partitions' work channels."""
         c = Claimer(self.claim_partition_for(worker_id), self.keys.partitions,
-                    self.settings.lease_s / 2, concurrency)
+                    sweep_s(self.settings.lease_s), concurrency)
         self._claimers.add(c)
         if self._feed is None:
             k = self.keys
@@ -148,8 +148,9 @@ class JobStore(Reads, OperatorReads):
             c.reset()
 
     def claim_partition_for(self, worker_id: str) -> Any:
-        async def claim_one(p: int, n: int, candidates: list[str], want: int,
-                            already: int = 0) -> PartitionClaim:
+        async def claim_one(
+            p: int, n: int, candidates: list[str], want: int, already: int = 0
+        ) -> PartitionClaim:
             return await self.claim_partition(worker_id, p, n, candidates, want, already)
         return claim_one
 
@@ -157,7 +158,9 @@ class JobStore(Reads, OperatorReads):
         self, worker_id: str, p: int, n: int, candidates: Sequence[str], want: int,
         already: int = 0,
     ) -> PartitionClaim:
-        """One claim script in partition p: up to n jobs among `candidates`."""
+        """One claim script in partition p: up to n jobs among `candidates`.
+        `already`: jobs claimed elsewhere in this round (a suspect job is taken
+        only as the first of a round: it runs alone)."""
         s, k = self.settings, self.keys
         keys = list(self._partition_keys[p])
         for job_id in candidates:

@@ -22,6 +22,7 @@ Per partition (tag T):
     T:notify          shard channel  "<id> s" (status changed) | "<id> e" (event only)
                               | "<id> n <owner>" (the owner's new job)
     T:work            shard channel  work for workers: "q <prio> <id>" | "d <delay µs> <id>"
+                              | "l <lease µs>" (jobs claimed: leases to look at then)
 Global (tag {<ns>}: one slot of their own):
     {<ns>}:meta       hash    partitions = P, written at first start, checked at every start
     {<ns>}:archiver   string  the archiver lease: one process drains the outboxes at a time

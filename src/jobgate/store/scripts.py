@@ -15,7 +15,7 @@ from jobgate.store.rules import lua_rules
 
 _LUA = files("jobgate.store") / "lua"
 PARTITION_SCRIPTS = frozenset({"claim", "finish", "cancel", "handback"})
-"""Scripts whose KEYS begin with the partition's nine keys (_partition.lua)."""
+"""Scripts whose KEYS begin with the partition's ten keys (_partition.lua)."""
 
 
 @dataclass(frozen=True, slots=True)

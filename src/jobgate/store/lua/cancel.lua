@@ -1,7 +1,7 @@
 -- A client cancels its job. Pending: cancelled at once. Running: cancelled at
 -- once too, and the lease goes with it, so the worker's next heartbeat finds
 -- the job lost and stops the handler, and none of its writes land.
--- KEYS: the partition's 9 (see _partition.lua), job events
+-- KEYS: the partition's 10 (see _partition.lua), job events
 -- ARGV: id owner ttl maxlen message    Returns: 'missing' | the state it found
 local job_key, ev_key = KEYS[FIRST_JOB_KEY], KEYS[FIRST_JOB_KEY + 1]
 local id = ARGV[1]

@@ -4,12 +4,12 @@
 -- A script may touch only the jobs whose keys it was given: the caller names
 -- its candidates (from the previous call's answer, or a work notice), and
 -- the answer names the next ones. With no candidates it only looks (a peek).
--- KEYS: the partition's 9, then (job, events) per candidate
+-- KEYS: the partition's 10, then (job, events) per candidate
 -- ARGV: n lease_ms worker maxlen ttl want already candidate_id...
---   already: jobs this worker's batch took in other partitions before this call
--- Returns: {now, reclaimed, gave_up, next_due_us|'', claimed count,
+-- (`already`: jobs the caller claimed elsewhere in this round)
+-- Returns: {now, reclaimed, gave_up, next_at_us|'', claimed count,
 --           [id, lease, attempt, kind, owner, payload, max_attempts, timeout_s, created,
---            suspect '1'|'0']...,
+--            suspect]...,
 --           [candidate kind ('1'-'3': queue, 'l': lease lapsed, 'd': retry due), id]...}
 local n, worker, maxlen = tonumber(ARGV[1]), ARGV[3], ARGV[4]
 local ttl, want, already = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -74,7 +74,7 @@ local function take(job_key, ev_key, id, st)
   emit(ev_key, notify_key, id, maxlen, 'state',
     {status = ST.PROCESSING, attempt = attempt, message = msg})
   for _, v in ipairs({id, lease, attempt, st[2], st[3], st[4], st[5], st[6], st[7],
-                      st[8] == '1' and '1' or '0'}) do
+                      st[8] or '0'}) do
     table.insert(claimed, v)
   end
   got = got + 1
@@ -92,7 +92,7 @@ for _, q_key in ipairs(queue_keys) do
     local job_key, ev_key = KEYS[at], KEYS[at + 1]
     local st = redis.call('HMGET', job_key, 'state', 'kind', 'owner', 'payload', 'max_attempts',
       'timeout_s', 'created', 'suspect')
-    if st[1] == ST.PENDING and st[8] == '1' and (got > 0 or already > 0) then
+    if st[1] == ST.PENDING and st[8] == '1' and got + already > 0 then
       -- a job whose worker died may be what killed it: it runs in a batch of its
       -- own, so the jobs claimed with it do not die with it again
       blocked = true
@@ -107,8 +107,20 @@ for _, q_key in ipairs(queue_keys) do
   if blocked or got >= n then break end
 end
 
-local next_due = redis.call('ZRANGE', delayed_key, 0, 0, 'WITHSCORES')[2] or ''
-local out = {string.format('%.0f', now), reclaimed, gave_up, next_due, got}
+-- Every worker hears that leases here end in lease_us unless renewed: it
+-- comes back then, so a dead worker's job is reclaimed about a lease after.
+if got > 0 then redis.call('SPUBLISH', work_key, 'l ' .. ARGV[2] * 1000) end
+
+-- When something here next falls due by itself (a retry's backoff, a lease's
+-- end): the caller looks again then, and an idle partition costs no visits.
+local next_at = nil
+local timed_keys = {delayed_key, leases_key}
+for _, set_key in ipairs(timed_keys) do
+  local first = redis.call('ZRANGE', set_key, 0, 0, 'WITHSCORES')[2]
+  if first and (not next_at or tonumber(first) < next_at) then next_at = tonumber(first) end
+end
+local out = {string.format('%.0f', now), reclaimed, gave_up,
+  next_at and string.format('%.0f', next_at) or '', got}
 for _, v in ipairs(claimed) do table.insert(out, v) end
 local room = want
 for qi, q_key in ipairs(queue_keys) do

@@ -20,9 +20,9 @@ if idem_key then
 end
 local now = now_us()
 if redis.call('ZADD', owner_key, 'NX', now, id) == 0 then return {'dup', id} end
-local mine = redis.sha1hex(owner) .. ':'
-if redis.call('ZLEXCOUNT', active_key, '[' .. mine, '(' .. redis.sha1hex(owner) .. ';')
-    >= tonumber(ARGV[1]) then
+local digest = redis.sha1hex(owner)
+local mine = digest .. ':'
+if redis.call('ZLEXCOUNT', active_key, '[' .. mine, '(' .. digest .. ';') >= tonumber(ARGV[1]) then
   redis.call('ZREM', owner_key, id)
   return {'full', ''}
 end

@@ -1,6 +1,6 @@
 -- End an attempt: completed, failed, or back to waiting out a retry's backoff.
 -- Accepted only from the lease holder (fencing).
--- KEYS: the partition's 9, job events
+-- KEYS: the partition's 10, job events
 -- ARGV: id lease ending body_json ttl maxlen retry_delay_us message
 -- `ending` is a job.Ending; its state comes from ENDING_STATE.
 -- Returns 1, or 0 when the lease is no longer held.

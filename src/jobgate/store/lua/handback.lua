@@ -1,7 +1,7 @@
 -- A worker shutting down returns the jobs it could not finish in its grace
 -- period, so another worker starts them now rather than after the lease.
 -- The hand-back does not use up an attempt.
--- KEYS: the partition's 9, then (job, events) per job
+-- KEYS: the partition's 10, then (job, events) per job
 -- ARGV: maxlen id1 lease1 id2 lease2 ...   Returns: number handed back
 local maxlen = ARGV[1]
 local now = now_us()
