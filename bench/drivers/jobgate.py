@@ -61,10 +61,12 @@ class Jobgate(AsyncSystem):
 
 
 async def _worker(settings: Any, concurrency: int) -> None:
+    from jobgate import runtime
     from jobgate.handlers import registry
-    from jobgate.worker import serve
 
-    await serve(settings, {**registry(settings), KIND: bench_noop}, concurrency=concurrency)
+    handlers = {**registry(settings), KIND: bench_noop}
+    await runtime.run(settings, runtime.Roles(
+        workers=1, concurrency=concurrency, handlers=lambda _history: handlers))
 
 
 if __name__ == "__main__":

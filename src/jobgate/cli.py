@@ -1,5 +1,7 @@
 """The `jobgate` command: run the server parts; client commands come from jobgate.client.
 
+Each server command builds its final settings, then goes through runtime.py.
+
     jobgate up       API + workers + demo page (+ embedded Valkey when no URL)
     jobgate api      the HTTP API alone
     jobgate worker   a worker process alone
@@ -11,17 +13,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import math
 import os
 import secrets
 import signal
 import socket
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -37,7 +36,7 @@ console = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("jobgate.cli")
 
 
-def _run(coro: Coroutine[Any, Any, None]) -> None:
+def _run(coro: Coroutine[Any, Any, object]) -> None:
     try:
         import uvloop
 
@@ -61,7 +60,6 @@ def _secret(data_dir: Path) -> str:
 
 
 UP_SHUTDOWN_GRACE_S = 2.0
-WS_CLOSE_WAIT_S = 2.0  # at shutdown, for every WebSocket to be closed with 1001
 
 
 def up_grace_s(settings: Settings) -> float:
@@ -71,76 +69,6 @@ def up_grace_s(settings: Settings) -> float:
     if "shutdown_grace_s" in settings.model_fields_set:
         return settings.shutdown_grace_s
     return UP_SHUTDOWN_GRACE_S
-
-
-def _serve(
-    settings: Settings, host: str, port: int, workers: int, *,
-    sock: socket.socket | None = None, graceful_s: float | None = None,
-    on_ready: Callable[[], None] | None = None,
-) -> None:
-    """Run uvicorn until a signal; the first stops cleanly, a second at once."""
-    import uvicorn
-
-    from jobgate.api.app import create_app
-
-    api = create_app(settings, workers=workers)
-    if graceful_s is None:
-        graceful_s = settings.shutdown_grace_s + 5
-    config = uvicorn.Config(
-        api, host=host, port=port, log_config=None, access_log=False,
-        timeout_graceful_shutdown=math.ceil(graceful_s),
-    )
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C, re-raised after a clean stop
-        _server(config, on_ready).run(sockets=[sock] if sock is not None else None)
-
-
-def _begin_stop(api: Any, now: bool) -> None:
-    """On the loop, at a stop signal: waits end; workers stop claiming (`now`: hand back)."""
-    svc = getattr(api.state, "svc", None)
-    if svc is not None:
-        svc.notifier.close_waits()
-    connections = getattr(api.state, "connections", None)
-    if connections is not None:
-        connections.close_all()  # every WebSocket gets 1001, every user feed ends
-    for w in getattr(api.state, "workers", []):
-        w.request_stop(now=now)
-
-
-def _server(config: Any, on_ready: Callable[[], None] | None) -> Any:
-    import uvicorn
-
-    api = config.app
-
-    class Server(uvicorn.Server):
-        """At the first signal the waits end (open streams close cleanly,
-        long-polls answer now, so clients resume on another process) and the
-        workers start their grace while connections drain, not after. A second
-        signal hands the running jobs back at once and, unlike plain uvicorn,
-        still runs the app's shutdown, so the hand-back is written."""
-
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            again = self.should_exit
-            super().handle_exit(sig, frame)
-            loop = getattr(api.state, "loop", None)
-            if loop is not None:
-                loop.call_soon_threadsafe(_begin_stop, api, again)
-
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets)
-            if self.started and on_ready is not None:
-                on_ready()
-
-        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-            connections = getattr(api.state, "connections", None)
-            if connections is not None:  # our 1001 first: uvicorn would send 1012
-                connections.close_all()
-                await connections.wait_closed(WS_CLOSE_WAIT_S)
-            await super().shutdown(sockets)
-            app_stopped = getattr(self.lifespan, "shutdown_event", None)
-            if self.force_exit and app_stopped is not None and not app_stopped.is_set():
-                await self.lifespan.shutdown()
-
-    return Server(config)
 
 
 def _url(host: str, port: int) -> str:
@@ -204,33 +132,36 @@ def up(
 
 
 def _up(
-    settings: Settings, host: str, port: int, workers: int, demo: bool, sock: socket.socket
+    env: Settings, host: str, port: int, workers: int, demo: bool, sock: socket.socket
 ) -> None:
+    """`env` is what the environment says; the settings every part gets are built
+    from it once, with the embedded Valkey's URL, the local secret and the grace."""
     from jobgate.api.auth import mint_token
     from jobgate.api.web import demo_token_allowed, is_loopback
     from jobgate.embedded import EmbeddedValkey
+    from jobgate.runtime import Roles, serve_api
 
-    settings.shutdown_grace_s = up_grace_s(settings)
     served = demo_token_allowed(host, demo)
     if demo and not is_loopback(host):
         log.warning("--demo: /config.js hands the demo token to anyone who reaches %s",
                     _url(host, port))
-    embedded = None
-    if not settings.redis_url:
-        embedded = EmbeddedValkey(settings.data_dir / "valkey")
-        settings.redis_url = embedded.start()
+    embedded = None if env.redis_url else EmbeddedValkey(env.data_dir / "valkey")
+    redis_url = embedded.start() if embedded is not None else env.redis_url
     try:
+        secret = env.auth_secret or _secret(env.data_dir)
+        token = mint_token(secret, "demo")
+        settings = env.model_copy(update={
+            "redis_url": redis_url, "auth_secret": secret,
+            "demo_token": token if served else None, "shutdown_grace_s": up_grace_s(env),
+        })
         _upgrade_history(settings)
-        settings.auth_secret = settings.auth_secret or _secret(settings.data_dir)
-        token = mint_token(settings.auth_secret, "demo")
-        settings.demo_token = token if served else None
         where = f"embedded Valkey ({settings.data_dir / 'valkey'})" if embedded \
             else "Valkey at JOBGATE_REDIS_URL"
         backend = settings.llm_backend + (" (a simulator: no real LLM is called)"
                                           if settings.llm_backend == "simulated" else "")
         banner = _Banner(_url(host, port), where, backend, token, served)
-        _serve(settings, host, port, workers, sock=sock, graceful_s=settings.shutdown_grace_s + 1,
-               on_ready=banner.print)
+        serve_api(settings, Roles(workers=workers), host, port, sock=sock,
+                  graceful_s=settings.shutdown_grace_s + 1, on_ready=banner.print)
     finally:
         if embedded is not None:
             embedded.stop()  # last: the workers' results and hand-backs are written by now
@@ -250,10 +181,12 @@ def api(
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
     """The HTTP API alone (workers run apart, e.g. in Kubernetes)."""
+    from jobgate.runtime import Roles, serve_api
+
     settings = Settings()
     logs.setup(settings.log_level, settings.log_json)
     _require_url(settings)
-    _serve(settings, host, port, workers=0)
+    serve_api(settings, Roles(), host, port)
 
 
 @app.command()
@@ -263,6 +196,8 @@ def worker(
     metrics_port: Annotated[int | None, typer.Option(help="Serve /metrics here.")] = None,
 ) -> None:
     """A worker process: SIGTERM stops claiming, finishes or hands back running jobs."""
+    from jobgate import runtime
+
     settings = Settings()
     logs.setup(settings.log_level, settings.log_json)
     _require_url(settings)
@@ -270,15 +205,8 @@ def worker(
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port)
-    _run(_worker_main(settings, concurrency, burst))
-
-
-async def _worker_main(settings: Settings, concurrency: int | None, burst: bool) -> None:
-    from jobgate.handlers import registry
-    from jobgate.worker import serve
-
-    await serve(settings, lambda history: registry(settings, history),
-                concurrency=concurrency, burst=burst)
+    roles = runtime.Roles(workers=1, concurrency=concurrency, burst=burst)
+    _run(runtime.run(settings, roles))
 
 
 db_app = typer.Typer(no_args_is_help=True, help="The history database (SQL).")
@@ -313,31 +241,12 @@ def archiver(
     burst: Annotated[bool, typer.Option(help="Drain the outbox once and exit.")] = False,
 ) -> None:
     """The archiver alone: copies ended jobs from Valkey's outbox into the history database."""
+    from jobgate import runtime
+
     settings = Settings()
     logs.setup(settings.log_level, settings.log_json)
     _require_url(settings)
-    _run(_archiver_main(settings, burst))
-
-
-async def _archiver_main(settings: Settings, burst: bool) -> None:
-    from jobgate.history.archiver import Archiver
-    from jobgate.history.db import open_history
-    from jobgate.services import Services
-
-    svc = await Services.open(settings)
-    history = open_history(settings)
-    arch = Archiver(svc.store, settings, history)
-    try:
-        if burst:
-            await arch.step()
-            return
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, arch.request_stop)
-        await arch.run()
-    finally:
-        await svc.close()
-        await history.close()
+    _run(runtime.run(settings, runtime.Roles(archiver=True, burst=burst)))
 
 
 @app.command()

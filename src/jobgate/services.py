@@ -1,8 +1,9 @@
 """Opens what a process needs to serve jobs: the store and the notifier.
 
-With no JOBGATE_REDIS_URL, `jobgate up` starts an embedded Valkey first and
-passes its URL in; `jobgate api` and `jobgate worker` need a URL (several
-processes must share one server).
+A server process opens them once, in runtime.py. With no JOBGATE_REDIS_URL,
+`jobgate up` starts an embedded Valkey first and builds its settings with
+that URL; `jobgate api` and `jobgate worker` need a URL (several processes
+must share one server).
 """
 
 from __future__ import annotations
@@ -29,11 +30,7 @@ class Services:
     _redis: Any = None
 
     @classmethod
-    async def open(
-        cls, settings: Settings, *, check_policy: bool = True, workers_concurrency: int = 0
-    ) -> Services:
-        """`workers_concurrency`: jobs run in this process (kept for callers; the
-        store's lanes need one connection per server whatever it is)."""
+    async def open(cls, settings: Settings, *, check_policy: bool = True) -> Services:
         nodes = await open_nodes(settings, settings.redis_max_connections)
         access = Access(nodes, min_replicas_ack=settings.redis_min_replicas_ack,
                         wait_ms=max(int(settings.redis_timeout_s * 500), 10))

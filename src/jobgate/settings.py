@@ -1,7 +1,10 @@
 """Every knob of jobgate in one pydantic-settings object.
 
 Code receives a `Settings` instance; nothing below this module reads
-`os.environ`. Env names are the contract in ARCHITECTURE.md.
+`os.environ`. Env names are the contract in ARCHITECTURE.md. A `Settings`
+is frozen: a process builds its final one before anything holds it
+(`jobgate up` with `model_copy(update=...)` once), so every part sees the
+same values for its whole life.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ _ORIGIN = re.compile(r"^https?://[a-z0-9.\-\[\]:]+$")
 class Settings(BaseSettings):
     """Server-side settings (API, workers, embedded Valkey)."""
 
-    model_config = SettingsConfigDict(env_prefix="JOBGATE_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="JOBGATE_", extra="ignore", populate_by_name=True, frozen=True
+    )
 
     redis_url: str | None = None
     # standalone: the URL is the server; sentinel: it lists the sentinels and

@@ -18,9 +18,10 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jobgate import metrics, serde
+from jobgate.aio import cancel_until_done, wait_event
 from jobgate.context import JobContext
 from jobgate.errors import JobError, LeaseLost, PermanentError, RetryableError
 from jobgate.job import (
@@ -42,9 +43,6 @@ from jobgate.store.jobs import JobStore, Outcome
 from jobgate.store.operators import WorkerCard
 
 log = logging.getLogger(__name__)
-
-if TYPE_CHECKING:
-    from jobgate.history.db import History
 
 Handler = Callable[[JobContext, Any], Awaitable[Any]]
 
@@ -124,7 +122,8 @@ class Worker:
             await self._claim_loop()
             await self._drain()
         finally:
-            await _cancel_until_done(helpers)
+            # the heartbeat's registration can swallow a single cancel (aio.py)
+            await cancel_until_done(helpers)
             self.store.forget_claimer(self.claimer)
             with contextlib.suppress(*TRANSIENT):  # else its card expires by itself
                 await self.store.unregister_worker(self.id)
@@ -139,13 +138,8 @@ class Worker:
         if left:
             for r in left.values():
                 r.lost = True  # its writes are no longer ours to make
-            # Cancel until they end: Python 3.11's wait_for (redis-py sends with it)
-            # drops a cancel that lands just as its call completes, and the job runs on.
-            pending = {r.task for r in left.values() if r.task is not None}
-            while pending:
-                for t in pending:
-                    t.cancel()
-                _, pending = await asyncio.wait(pending, timeout=0.1)
+            # a job's store call can swallow a single cancel, and the job would run on
+            await cancel_until_done(r.task for r in left.values() if r.task is not None)
             handed = await self.store.handback({j: r.claimed.lease for j, r in left.items()})
             self.stats.handed_back += handed
             log.info("handed back %d jobs", handed, extra={"worker": self.id})
@@ -178,14 +172,14 @@ class Worker:
                 free = 0  # nothing joins a job that may kill this process, until it ends
             if free <= 0:
                 self._slot_freed.clear()
-                await self._wait_any(self._slot_freed, self.settings.worker_poll_s)
+                await wait_event(self._slot_freed, self.settings.worker_poll_s)
                 continue
             try:
                 batch = await self.claimer.claim(free)
                 backoff = 0.05
             except TRANSIENT as exc:
                 log.warning("claim failed: %s", exc, extra={"worker": self.id})
-                await self._wait_any(self._stopping, backoff)
+                await wait_event(self._stopping, backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
             if batch.reclaimed:
@@ -218,11 +212,6 @@ class Worker:
 
     async def _more_work_expected(self) -> bool:
         return await self.store.pending_work() > 0
-
-    async def _wait_any(self, event: asyncio.Event, timeout: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await event.wait()
 
     def _start(self, c: Claimed, now_us: int) -> None:
         ctx = JobContext(
@@ -387,50 +376,3 @@ class Worker:
             except TRANSIENT:
                 await asyncio.sleep(0.2)
 
-
-async def _cancel_until_done(tasks: list[asyncio.Task[None]]) -> None:
-    """Cancel until they end: Python 3.11's wait_for (redis-py sends with it) drops a
-    cancel that lands just as its call completes (the heartbeat's registration, say),
-    and a single cancel would leave the loop running and `run` waiting for ever."""
-    pending: set[asyncio.Task[None]] = set(tasks)
-    while pending:
-        for t in pending:
-            t.cancel()
-        _, pending = await asyncio.wait(pending, timeout=0.1)
-
-
-async def serve(
-    settings: Settings,
-    handlers: Mapping[str, Handler] | Callable[[History], Mapping[str, Handler]],
-    *,
-    concurrency: int | None = None,
-    burst: bool = False,
-) -> Worker:
-    """Run one worker until SIGTERM/SIGINT (or, in burst mode, an empty queue).
-
-    `handlers` may be a function of the process's history database, for
-    handlers that read it (the rag agent searches the product's knowledge)."""
-    import signal
-
-    from jobgate.history.archiver import Archiver
-    from jobgate.history.db import open_history
-    from jobgate.services import Services
-
-    concurrency = concurrency or settings.worker_concurrency
-    svc = await Services.open(settings, workers_concurrency=concurrency)
-    history = open_history(settings)
-    if callable(handlers):
-        handlers = handlers(history)
-    w = Worker(svc.store, handlers, settings, concurrency=concurrency, burst=burst)
-    archiver = Archiver(svc.store, settings, history)  # every worker process archives
-    archiver.start()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, w.request_stop)
-    try:
-        await w.run()
-    finally:
-        await archiver.stop()
-        await svc.close()
-        await history.close()
-    return w

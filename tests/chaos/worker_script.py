@@ -25,12 +25,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from jobgate import logs
+from jobgate import logs, runtime
 from jobgate.context import JobContext
 from jobgate.errors import RetryableError
 from jobgate.handlers import registry
 from jobgate.settings import Settings
-from jobgate.worker import Handler, serve
+from jobgate.worker import Handler
 
 
 async def poison(ctx: JobContext, payload: Any) -> None:
@@ -69,7 +69,9 @@ EXTRA: dict[str, Handler] = {
 
 async def main(concurrency: int) -> None:
     settings = Settings()
-    await serve(settings, {**registry(settings), **EXTRA}, concurrency=concurrency)
+    handlers = {**registry(settings), **EXTRA}
+    await runtime.run(settings, runtime.Roles(
+        workers=1, concurrency=concurrency, handlers=lambda _history: handlers))
 
 
 if __name__ == "__main__":

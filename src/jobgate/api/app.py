@@ -1,7 +1,8 @@
 """The FastAPI application: routes, error mapping, limits, lifespan.
 
-`create_app(settings, workers=N)` also runs N in-process workers (for
-`jobgate up`); in Kubernetes the API runs with none and workers apart.
+`create_app(settings, runtime)` opens nothing itself: its lifespan enters
+the process's runtime (runtime.py: services, history, and for `jobgate up`
+the in-process workers) and adds what only the API needs.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,12 +25,9 @@ from jobgate.api.documents import router as documents_router
 from jobgate.api.limits import BodyLimit
 from jobgate.api.stats import router as stats_router
 from jobgate.api.waiting import Waiters
-from jobgate.handlers import registry
-from jobgate.history.archiver import Archiver
-from jobgate.history.db import ensure_schema, open_history
-from jobgate.services import Services
+from jobgate.history.db import ensure_schema
+from jobgate.runtime import Runtime
 from jobgate.settings import Settings
-from jobgate.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -67,47 +65,36 @@ class _RequestMetrics:
             metrics.http_requests(route, scope["method"], status).inc()
 
 
-def create_app(settings: Settings, *, workers: int = 0, concurrency: int | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, runtime: Callable[[], contextlib.AbstractAsyncContextManager[Runtime]]
+) -> FastAPI:
+    """`runtime` opens the process's services when the server starts the app
+    (runtime.api_app); closing it stops any workers before the connections."""
     auth = Authenticator.from_settings(settings)  # ConfigError when no method is set
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        per_worker = concurrency or settings.worker_concurrency
-        svc = await Services.open(settings, workers_concurrency=workers * per_worker)
-        app.state.svc = svc
-        app.state.history = history = open_history(settings)  # reads beyond the TTL
-        schema = asyncio.create_task(ensure_schema(history, settings)) \
-            if settings.database_auto_upgrade else None
-        if schema is not None:  # a database that is down must not stop the API
-            await asyncio.wait({schema}, timeout=settings.database_ready_wait_s)
-        archiver = Archiver(svc.store, settings, history) if workers else None
-        if archiver is not None:  # where workers run, terminal jobs are archived
-            archiver.start()
-        await auth.open()
-        app.state.loop = asyncio.get_running_loop()  # for the shutdown signal (cli.py)
-        svc.notifier.start()
-        pool = [
-            Worker(svc.store, registry(settings, history), settings, concurrency=concurrency)
-            for _ in range(workers)
-        ]
-        tasks = [asyncio.create_task(w.run(), name=f"worker-{i}") for i, w in enumerate(pool)]
-        gauges = asyncio.create_task(ops.refresh_gauges(svc))
-        app.state.workers = pool
-        log.info("api ready", extra={"worker": f"{workers} in-process workers"})
-        try:
-            yield
-        finally:
-            gauges.cancel()
-            for w in pool:
-                w.request_stop()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            if archiver is not None:
-                await archiver.stop()
-            if schema is not None:
-                schema.cancel()
-            await svc.close()
-            await history.close()
-            await auth.aclose()
+        async with runtime() as rt:
+            app.state.runtime = rt  # for the stop signal (api/serving.py)
+            app.state.svc = rt.svc
+            app.state.history = rt.history  # reads beyond the TTL
+            schema = asyncio.create_task(ensure_schema(rt.history, settings)) \
+                if settings.database_auto_upgrade else None
+            if schema is not None:  # a database that is down must not stop the API
+                await asyncio.wait({schema}, timeout=settings.database_ready_wait_s)
+            await auth.open()
+            app.state.loop = asyncio.get_running_loop()  # for the stop signal
+            rt.svc.notifier.start()
+            rt.start()  # the archiver and the workers, where this process runs them
+            gauges = asyncio.create_task(ops.refresh_gauges(rt.svc))
+            log.info("api ready", extra={"worker": f"{len(rt.workers)} in-process workers"})
+            try:
+                yield
+            finally:
+                gauges.cancel()
+                if schema is not None:
+                    schema.cancel()
+                await auth.aclose()
 
     app = FastAPI(
         title="jobgate",
