@@ -1,15 +1,19 @@
 """jobgate on a 3-primary Valkey Cluster beside a single Valkey, same run.
 
     python -m bench.cluster [--jobs 20000] [--owners 64] [--out bench/results]
+                            [--topologies standalone,cluster,cluster_no_wait]
 
-For each topology: submit with one producer (beside a bare PING on the same
-kind of connection: the floor for one round trip), submit with 32
-producers, drain with one in-process worker at concurrency 32 (no-op
-handler), Valkey CPU per job on each primary (how even the load is), bytes
-per finished job, and on the cluster the cost of WAIT for one replica
-(`JOBGATE_REDIS_MIN_REPLICAS_ACK=0` against the default). Jobs are spread
-over `--owners` users, so over the partitions. Figures are medians of the
-rounds; the machine is shared, so read ratios rather than absolutes.
+For each topology: submit with one producer (beside a bare PING and a script
+that does nothing, on the same connection, in alternating blocks so both
+see the same load: the floors of one round trip and of one script call),
+submit with 32 producers, drain with one in-process worker at concurrency
+32 (no-op handler), Valkey CPU per job on each primary, counted over the
+jobs that live there (with the share of the jobs each holds: how even the
+load is), bytes per finished job, and on the cluster the cost of WAIT for
+one replica (`JOBGATE_REDIS_MIN_REPLICAS_ACK=0` against the default). Jobs
+are spread over `--owners` users, so over the partitions; the one-producer
+jobs are all the first owner's. Figures are medians of the rounds; the
+machine is shared, so read ratios rather than absolutes.
 """
 
 from __future__ import annotations
@@ -54,31 +58,72 @@ async def _memory(svc: Services) -> int:
     return sum(int(i["used_memory"]) for i in await _info(svc, "memory"))
 
 
+BLOCK = 50  # calls of one kind in a row; the kinds alternate
+
+
 async def _one_producer(svc: Services, n: int, owners: list[str]) -> dict[str, float]:
     store, a = svc.store, svc.store.access
     slot = store.keys.slot(store.keys.partition_of_owner(owners[0]))
-    t = time.perf_counter()
-    for _ in range(n):
-        await a.send(slot, a.pack("PING"), 1)
-    ping_us = (time.perf_counter() - t) / n * 1e6
-    t = time.perf_counter()
-    for i in range(n):
-        await store.enqueue("noop", owners[0], i)
-    submit_us = (time.perf_counter() - t) / n * 1e6
-    return {"ping_us": ping_us, "submit_us": submit_us, "submit_per_s": 1e6 / submit_us,
-            "submit_over_ping": submit_us / ping_us}
+    (sha,) = await a.send(slot, a.pack("SCRIPT", "LOAD", "return 0"), 1)
+    ping, script = a.pack("PING"), a.pack("EVALSHA", sha, 0)
+
+    async def pings(block: range) -> None:
+        for _ in block:
+            await a.send(slot, ping, 1)
+
+    async def scripts(block: range) -> None:
+        for _ in block:
+            await a.send(slot, script, 1)
+
+    async def submits(block: range) -> None:
+        for i in block:
+            await store.enqueue("noop", owners[0], i)
+
+    kinds = {"ping": pings, "script": scripts, "submit": submits}
+    took = dict.fromkeys(kinds, 0.0)
+    for b, start in enumerate(range(0, n, BLOCK)):
+        block = range(start, min(n, start + BLOCK))
+        names = list(kinds)
+        for name in names[b % 3:] + names[: b % 3]:  # each kind takes its turn first
+            t = time.perf_counter()
+            await kinds[name](block)
+            took[name] += time.perf_counter() - t
+    ping_us, script_us, submit_us = (took[k] / n * 1e6 for k in kinds)
+    return {"ping_us": ping_us, "empty_script_us": script_us, "submit_us": submit_us,
+            "submit_per_s": 1e6 / submit_us, "submit_over_ping": submit_us / ping_us}
+
+
+def _many_owners(n: int, owners: list[str]) -> list[list[str]]:
+    """The owner of each job of each of the 32 producers."""
+    per = n // 32
+    return [[owners[(k * per + i) % len(owners)] for i in range(per)] for k in range(32)]
 
 
 async def _many_producers(svc: Services, n: int, owners: list[str]) -> float:
-    store, per = svc.store, n // 32
+    store, plan = svc.store, _many_owners(n, owners)
 
-    async def producer(k: int) -> None:
-        for i in range(per):
-            await store.enqueue("noop", owners[(k * per + i) % len(owners)], i)
+    async def producer(mine: list[str]) -> None:
+        for i, owner in enumerate(mine):
+            await store.enqueue("noop", owner, i)
 
     t = time.perf_counter()
-    await asyncio.gather(*(producer(k) for k in range(32)))
-    return 32 * per / (time.perf_counter() - t)
+    await asyncio.gather(*(producer(mine) for mine in plan))
+    return sum(map(len, plan)) / (time.perf_counter() - t)
+
+
+def _jobs_per_shard(svc: Services, owners: list[str]) -> list[int]:
+    """How many of these owners' jobs live on each primary (in `_info`'s order)."""
+    k, nodes = svc.store.keys, svc.store.access.nodes
+    at = {id(lane): i for i, lane in enumerate(nodes.lanes())}
+    out = [0] * len(at)
+    for owner in owners:
+        out[at[id(nodes.lane(k.slot(k.partition_of_owner(owner))))]] += 1
+    return out
+
+
+def _per_job(before: list[float], after: list[float], jobs: list[int]) -> list[float]:
+    return [round((b - a) / max(j, 1) * 1e6, 1)
+            for a, b, j in zip(before, after, jobs, strict=True)]
 
 
 async def _noop(ctx: Any, payload: Any) -> Any:
@@ -96,17 +141,21 @@ async def _drain(svc: Services, n: int) -> float:
 async def one_round(url: str, mode: str, n: int, owners: list[str], **over: Any) -> dict[str, Any]:
     svc = await Services.open(_settings(url, mode, **over))
     try:
-        out: dict[str, Any] = {"one_producer": await _one_producer(svc, min(n, 3000), owners)}
+        one = min(n, 3000)
+        out: dict[str, Any] = {"one_producer": await _one_producer(svc, one, owners)}
+        many = [o for mine in _many_owners(n, owners) for o in mine]
+        submitted = _jobs_per_shard(svc, many)
+        drained = _jobs_per_shard(svc, many + [owners[0]] * one)
         mem0, cpu0 = await _memory(svc), await _cpu(svc)
         out["submit_32_per_s"] = await _many_producers(svc, n, owners)
         cpu1 = await _cpu(svc)
         out["drain_per_s"] = await _drain(svc, n)
         cpu2, mem1 = await _cpu(svc), await _memory(svc)
-        jobs = n + min(n, 3000)
-        out["valkey_cpu_us_per_job_submit"] = [round((b - a) / n * 1e6, 1)
-                                               for a, b in zip(cpu0, cpu1, strict=True)]
-        out["valkey_cpu_us_per_job_drain"] = [round((b - a) / jobs * 1e6, 1)
-                                              for a, b in zip(cpu1, cpu2, strict=True)]
+        # per job that lives on the shard: a shard holding more jobs is busier, not slower
+        out["valkey_cpu_us_per_job_submit"] = _per_job(cpu0, cpu1, submitted)
+        out["valkey_cpu_us_per_job_drain"] = _per_job(cpu1, cpu2, drained)
+        out["share_of_jobs_submit"] = [round(j / sum(submitted), 3) for j in submitted]
+        out["share_of_jobs_drain"] = [round(j / sum(drained), 3) for j in drained]
         out["bytes_per_finished_job"] = (mem1 - mem0) / n  # waiting in the archive outbox
         return out
     finally:
@@ -134,23 +183,37 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     owners = [f"u{i}" for i in range(args.owners)]
     tmp = Path(tempfile.mkdtemp(prefix="jobgate-bench-cluster-"))
+    wanted = args.topologies
     single = EmbeddedValkey(tmp / "single", persistence=False)
-    single.start()
-    cluster = LocalCluster(tmp / "cluster").start()
-    results: dict[str, list[dict[str, Any]]] = {"standalone": [], "cluster": [],
-                                               "cluster_no_wait": []}
+    cluster = LocalCluster(tmp / "cluster")
+    results: dict[str, list[dict[str, Any]]] = {t: [] for t in wanted}
     try:
+        if "standalone" in wanted:
+            single.start()
+        if {"cluster", "cluster_no_wait"} & set(wanted):
+            cluster.start()
         for _ in range(args.rounds):
-            results["standalone"].append(await one_round(single.url, "standalone", args.jobs,
-                                                         owners))
-            results["cluster"].append(await one_round(cluster.url, "cluster", args.jobs, owners))
-            results["cluster_no_wait"].append(await one_round(
-                cluster.url, "cluster", args.jobs, owners, redis_min_replicas_ack=0))
+            for t in wanted:
+                url, mode = (single.url, "standalone") if t == "standalone" else (
+                    cluster.url, "cluster")
+                over = {"redis_min_replicas_ack": 0} if t == "cluster_no_wait" else {}
+                results[t].append(await one_round(url, mode, args.jobs, owners, **over))
     finally:
         cluster.stop()
         single.stop()
     return {"jobs": args.jobs, "owners": args.owners, "rounds": args.rounds,
             **{k: _median(v) for k, v in results.items()}}
+
+
+TOPOLOGIES = ("standalone", "cluster", "cluster_no_wait")
+
+
+def _topologies(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = set(names) - set(TOPOLOGIES)
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"choose among {', '.join(TOPOLOGIES)}")
+    return names
 
 
 def main() -> None:
@@ -159,6 +222,8 @@ def main() -> None:
     p.add_argument("--owners", type=int, default=64)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--topologies", type=_topologies, default=list(TOPOLOGIES),
+                   help="comma-separated, of " + ", ".join(TOPOLOGIES))
     args = p.parse_args()
     try:
         import uvloop

@@ -7,9 +7,9 @@ skewed clocks still agree on leases.
 
 from __future__ import annotations
 
+import os
 import random
 import re
-import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -77,8 +77,13 @@ _JOB_ID = re.compile(
 
 def new_job_id(partition: int = 0) -> str:
     """A random UUID4 (122 random bits from the OS, never time-based), then the
-    job's partition: any reader finds the job's slot from its id alone."""
-    return f"{uuid.uuid4()}-p{partition}"
+    job's partition: any reader finds the job's slot from its id alone.
+    (Written out here: half of what `uuid.uuid4()` costs, on every submit.)"""
+    b = bytearray(os.urandom(16))
+    b[6] = b[6] & 0x0F | 0x40  # version 4
+    b[8] = b[8] & 0x3F | 0x80  # the RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}-p{partition}"
 
 
 def is_valid_job_id(job_id: str) -> bool:

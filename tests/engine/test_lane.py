@@ -8,6 +8,7 @@ import asyncio
 import pytest
 from redis.exceptions import ResponseError
 
+from jobgate.errors import TooManyActiveJobs
 from jobgate.job import Priority, new_job_id
 from jobgate.services import Services
 from jobgate.store.access import Call
@@ -19,7 +20,8 @@ def _enqueue_call(services: Services, job_id: str, owner: str = "alice") -> Call
     p = k.partition_of_owner(owner)
     keys = [k.job(job_id), k.owner_jobs(owner), k.active(p), k.queue(p, Priority.NORMAL),
             k.work(p), k.notify(p)]
-    args: list[str | int | float] = [20, 60, job_id, "echo", owner, "normal", "{}", 3, 60.0, "", ""]
+    args: list[str | int | float] = [20, 60, job_id, "echo", owner, "normal", "{}", 3, 60.0, "", "",
+                                     k.active_prefix(owner)]
     return Call(k.slot(p), store.scripts.enqueue, keys, args)
 
 
@@ -30,7 +32,7 @@ async def test_a_resent_enqueue_is_one_job(services: Services) -> None:
     job_id = new_job_id(p)
     first = await store.access.run(_enqueue_call(services, job_id))
     again = await store.access.run(_enqueue_call(services, job_id))
-    assert first[0] == "ok" and again == ["dup", job_id]
+    assert isinstance(first, int) and again == ["dup", job_id]
     assert await r.lrange(k.queue(p, Priority.NORMAL), 0, -1) == [job_id]
     assert await r.zrange(k.active(p), 0, -1) == [k.active_prefix("alice") + job_id]
     assert await r.zcard(k.owner_jobs("alice")) == 1
@@ -100,3 +102,22 @@ async def test_the_first_event_is_pending_without_being_stored(services: Service
     after = await store.events_after(enq.job_id, FIRST_EVENT.id)
     assert [e.data["status"] for e in after] == ["processing"]
     assert [e.id for e in await store.events_after(enq.job_id, None)] == ["0-1", after[0].id]
+
+
+async def test_a_non_ascii_owner_gets_its_cap_back(services: Services) -> None:
+    """The owner's hash in the active set comes from Python at submit
+    (Keys.active_prefix) and from Lua at the end (end_job's sha1hex of the
+    owner in the record): the two agree, for any text, so the cap frees up."""
+    store, k, owner = services.store, services.store.keys, "zoë-名前-😀"
+    cap = services.settings.max_active_jobs_per_user
+    ids = [(await store.enqueue("echo", owner, {"é": i})).job_id for i in range(cap)]
+    with pytest.raises(TooManyActiveJobs):
+        await store.enqueue("echo", owner, "one too many")
+    active = k.active(k.partition_of_owner(owner))
+    assert sorted(await services.redis.zrange(active, 0, -1)) == sorted(
+        k.active_prefix(owner) + i for i in ids)
+    for i in ids:
+        await store.cancel(i, owner)
+    assert await services.redis.zcard(active) == 0
+    job = await store.get((await store.enqueue("echo", owner, "room again")).job_id)
+    assert job is not None and job.owner == owner and job.payload == "room again"

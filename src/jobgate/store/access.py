@@ -113,9 +113,14 @@ class Access:
             for i in todo:
                 lane = self.nodes.lane(batch[i][0])
                 by_lane.setdefault(id(lane), (lane, []))[1].append(i)
-            sent = await asyncio.gather(
-                *(self._send_group(lane, idx, batch, idempotent) for lane, idx in by_lane.values())
-            )
+            if len(by_lane) == 1:  # one server: no task to run it beside the others
+                ((lane, idx),) = by_lane.values()
+                sent = [await self._send_group(lane, idx, batch, idempotent)]
+            else:
+                sent = await asyncio.gather(*(
+                    self._send_group(lane, idx, batch, idempotent)
+                    for lane, idx in by_lane.values()
+                ))
             todo = []
             for (_, idx), replies in zip(by_lane.values(), sent, strict=True):
                 for i, r in zip(idx, replies, strict=True):
@@ -156,7 +161,12 @@ class Access:
     # -- scripts -----------------------------------------------------------
     async def run(self, call: Call, *, idempotent: bool = True, durable: bool = False) -> Any:
         """One script call's reply; its error raised."""
-        (result,) = await self.run_many([call], idempotent=idempotent, durable=durable)
+        item = (call.slot, self._pack_call(call), 1, self.ack_needed(call.slot) if durable else 0)
+        (reply,) = await self.send_many([item], idempotent=idempotent)
+        if isinstance(reply[0], NoScriptError):  # see run_many
+            await self._load({(call.slot, call.script.name): call})
+            (reply,) = await self.send_many([item], idempotent=idempotent)
+        result = self._acknowledged(item, reply)
         if isinstance(result, Exception):
             raise result
         return result
@@ -176,16 +186,17 @@ class Access:
             again = await self.send_many([batch[i] for i in missing], idempotent=idempotent)
             for i, r in zip(missing, again, strict=True):
                 replies[i] = r
-        out = []
-        for item, r in zip(batch, replies, strict=True):
-            ack = _ack(item)
-            if ack and not isinstance(r[0], Exception) and int(r[1]) < ack:
-                self._refresh_soon()
-                raise StoreUnavailable(
-                    f"no replica confirmed the write within {self._wait_ms} ms; retry shortly"
-                )
-            out.append(r[0])
-        return out
+        return [self._acknowledged(item, r) for item, r in zip(batch, replies, strict=True)]
+
+    def _acknowledged(self, item: Item, reply: list[Any]) -> Any:
+        """The script's reply, once as many replicas as the item asked for have it."""
+        ack = _ack(item)
+        if ack and not isinstance(reply[0], Exception) and int(reply[1]) < ack:
+            self._refresh_soon()
+            raise StoreUnavailable(
+                f"no replica confirmed the write within {self._wait_ms} ms; retry shortly"
+            )
+        return reply[0]
 
     async def _load(self, calls: dict[tuple[int, str], Call]) -> None:
         await self.send_many(
@@ -198,8 +209,7 @@ class Access:
         if head is None:
             head = b"*%d\r\n" % total + bulk([b"EVALSHA", c.script.sha.encode()])
             self._heads[(c.script.sha, total)] = head
-        enc = self._lane0.encode
-        return head + bulk([enc(len(c.keys)), *map(enc, c.keys), *map(enc, c.args)])
+        return head + self._lane0.bulk([len(c.keys), *c.keys, *c.args])
 
     # -- the map of slots --------------------------------------------------
     def _maybe_refresh(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from jobgate import serde
@@ -23,6 +24,8 @@ from jobgate.store.operators import OperatorReads
 from jobgate.store.reads import FIRST_EVENT, RawEvent, Reads, _ok, is_event_id
 from jobgate.store.scripts import Scripts
 from jobgate.store.subscriber import Subscriber
+
+_STALE_ID = 10  # enqueue.lua's ARGV[11]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,15 @@ class JobStore(Reads, OperatorReads):
         self.settings = settings
         self.scripts = Scripts.load()
         self._partition_keys = [self._header(p) for p in range(keys.partitions)]
+        # what every submit spells again: the partition's keys, the owner's (a few µs a submit)
+        self._enqueue_keys = [
+            {prio: (keys.active(p), keys.queue(p, prio), keys.work(p), keys.notify(p), prio.value)
+             for prio in Priority}
+            for p in range(keys.partitions)
+        ]
+        self._owner_keys = lru_cache(maxsize=4096)(
+            lambda owner: (keys.partition_of_owner(owner), keys.owner_jobs(owner),
+                           keys.active_prefix(owner)))
         self._feed: Subscriber | None = None
         self._claimers: set[Claimer] = set()
 
@@ -74,35 +86,37 @@ class JobStore(Reads, OperatorReads):
         max_attempts: int | None = None,
     ) -> Enqueued:
         s, k = self.settings, self.keys
-        p = k.partition_of_owner(owner)
+        p, owner_key, active_prefix = self._owner_keys(owner)
         job_id = new_job_id(p)
-        keys = [k.job(job_id), k.owner_jobs(owner), k.active(p), k.queue(p, priority), k.work(p),
-                k.notify(p)]
+        active, queue, work, notify, prio = self._enqueue_keys[p][priority]
+        keys = [k.job(job_id), owner_key, active, queue, work, notify]
         if idempotency_key:
             keys.append(k.idempotency(owner, idempotency_key))
         args: list[Arg] = [
             s.max_active_jobs_per_user, s.idempotency_ttl_s, job_id, kind, owner,
-            priority.value, serde.dumps(payload), max_attempts or s.max_attempts,
+            prio, serde.dumps(payload), max_attempts or s.max_attempts,
             timeout_s or s.job_timeout_s, "" if estimate_s is None else round(estimate_s, 1), "",
+            active_prefix,
         ]
         call = Call(k.slot(p), self.scripts.enqueue, keys, args)
-        status, value = await self.access.run(call, durable=True)
-        if status == "dup" and value != job_id:  # an idempotency key's job
-            job = await self.get(value)
-            if job is None:  # expired since: the key is ours to take over
-                args[-1] = value
-                status, value = await self.access.run(call, durable=True)
-            else:
-                return Enqueued(value, job.created_us, duplicate=True)
+        out = await self.access.run(call, durable=True)
+        if not isinstance(out, int) and out[0] == "dup" and out[1] != job_id:
+            job = await self.get(out[1])  # an idempotency key's job
+            if job is not None:
+                return Enqueued(out[1], job.created_us, duplicate=True)
+            args[_STALE_ID] = out[1]  # expired since: the key is ours to take over
+            out = await self.access.run(call, durable=True)
+        if isinstance(out, int):  # the new job's creation time
+            return Enqueued(job_id, out, duplicate=False)
+        status, value = out
         if status == "full":
             raise TooManyActiveJobs(
                 f"at most {s.max_active_jobs_per_user} active jobs per user; "
                 "wait for one to finish"
             )
-        if status == "dup":  # our own call, sent twice
-            job = await self.get(value)
-            return Enqueued(value, job.created_us if job else 0, duplicate=value != job_id)
-        return Enqueued(job_id, int(value), duplicate=False)
+        # "dup" of our own call, sent twice (see enqueue.lua)
+        job = await self.get(value)
+        return Enqueued(value, job.created_us if job else 0, duplicate=value != job_id)
 
     async def cancel(self, job_id: str, owner: str, message: str = MESSAGES["cancelled"]) -> str:
         """Cancel the owner's job; returns the state it was found in.

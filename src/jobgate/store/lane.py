@@ -46,7 +46,25 @@ class _Call:
 def bulk(parts: Sequence[bytes]) -> bytes:
     """RESP bulk strings, without the array header. (redis-py's `pack_command`
     does this too, but it was the largest single cost of a submit.)"""
-    return b"".join(b"$%d\r\n%b\r\n" % (len(p), p) for p in parts)
+    return b"".join([b"$%d\r\n%b\r\n" % (len(p), p) for p in parts])
+
+
+def _ascii_bulk(args: Sequence[Arg]) -> bytes | None:
+    """`args` as RESP bulk strings when every one is text or a number and all
+    of it is ASCII (a job's keys and arguments nearly always are): one string
+    built and encoded once, where a length in characters is one in bytes.
+    None sends the caller the general way."""
+    parts = []
+    for a in args:
+        if type(a) is str:
+            s = a
+        elif type(a) is int or type(a) is float:
+            s = repr(a)  # as redis-py's encoder writes a number
+        else:  # bytes as they are; anything else is redis-py's to refuse
+            return None
+        parts.append(f"${len(s)}\r\n{s}\r\n")
+    text = "".join(parts)
+    return text.encode() if text.isascii() else None
 
 
 class Lane:
@@ -59,14 +77,24 @@ class Lane:
         kwargs = {**pool.connection_kwargs, "socket_timeout": None, "client_name": name}
         self._conn: AbstractConnection = pool.connection_class(**kwargs)
         # redis-py's encoder, as the URL configured it (untyped there)
-        self.encode: Callable[[Arg], bytes] = self._conn.encoder.encode
+        encoder = self._conn.encoder
+        self.encode: Callable[[Arg], bytes] = encoder.encode
+        self._utf8 = encoder.encoding.lower().replace("-", "") == "utf8"
         self._waiting: list[_Call] = []
         self._busy = False
         self._flusher: asyncio.Task[None] | None = None
 
     def pack(self, *args: Arg) -> bytes:
         """One command in RESP."""
-        return b"*%d\r\n" % len(args) + bulk([self.encode(a) for a in args])
+        return b"*%d\r\n" % len(args) + self.bulk(args)
+
+    def bulk(self, args: Sequence[Arg]) -> bytes:
+        """`args` as RESP bulk strings, encoded as the URL says (redis-py's rules)."""
+        if self._utf8:
+            fast = _ascii_bulk(args)
+            if fast is not None:
+                return fast
+        return bulk([self.encode(a) for a in args])
 
     async def send(
         self, commands: bytes, replies: int, idempotent: bool = True, wait: Wait | None = None
@@ -76,14 +104,15 @@ class Lane:
         send again after a dropped connection. `wait` (replicas, ms): the
         round trip ends with one `WAIT` for every write in it, whose reply
         (the replicas that have them) comes last."""
-        call = _Call(commands, replies, idempotent, wait)
         if self._busy:
-            call.fut = asyncio.get_running_loop().create_future()
-            self._waiting.append(call)
-            return await call.fut
+            fut: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+            self._waiting.append(_Call(commands, replies, idempotent, wait, fut))
+            return await fut
         self._busy = True
         try:
-            return (await self._batch([call]))[0]
+            if wait is None:  # a lone caller: nothing to join or split
+                return await self._roundtrip(commands, replies, idempotent)
+            return (await self._batch([_Call(commands, replies, idempotent, wait)]))[0]
         except (RedisTimeoutError, RedisConnectionError) as exc:
             self._fail_waiting(exc)  # the server is away: those in line hear it now
             raise
@@ -157,13 +186,13 @@ class Lane:
                     await conn.connect()  # type: ignore[no-untyped-call]
                 await conn.send_packed_command(commands)
                 results: list[Any] = []
-                for _ in range(replies):
+                for i in range(replies):
+                    if i and timeout is not None:
+                        deadline.reschedule(loop.time() + timeout)
                     try:
                         results.append(await conn.read_response())
                     except ResponseError as err:  # that command failed; the rest are in step
                         results.append(err)
-                    if timeout is not None:
-                        deadline.reschedule(loop.time() + timeout)
                 return results
         except BaseException as exc:
             await conn.disconnect(nowait=True)  # half-read replies: never reuse it

@@ -1,5 +1,6 @@
--- Shared prelude, prepended to every script by store/scripts.py (after the
--- rules generated from job.py). Times are integer microseconds from the
+-- Shared prelude: store/scripts.py puts in each script the definitions here
+-- it uses (a top-level `local` each, with the comment above it), after the
+-- rules generated from job.py. Times are integer microseconds from the
 -- server's clock (TIME), so every process agrees on leases whatever its own
 -- clock says. Every key comes from KEYS (a test checks it): a name held in a
 -- variable ends in `_key`, a list of them in `_keys`.

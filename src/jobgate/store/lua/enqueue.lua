@@ -2,7 +2,11 @@
 -- in the owner's partition.
 -- KEYS: job owner_index active queue work notify [idem]
 -- ARGV: max_active idem_ttl | id kind owner priority payload max_attempts
---       timeout_s estimate_s stale_id
+--       timeout_s estimate_s stale_id active_prefix
+-- Answers the job's creation time (µs), or {'dup', id} or {'full', ''}.
+-- `active_prefix` is '<sha1(owner) in hex>:' (Keys.active_prefix), hashed by
+-- the caller: hashing here cost about 4 µs a submit. end_job hashes the owner
+-- it reads from the record; the two agree (tests/engine/test_lane.py).
 -- Safe to run twice with the same id (a resend after a dropped connection):
 -- the owner index is written first, with NX, and a second run stops there.
 -- An idempotency key naming `stale_id` (a job whose record expired, as the
@@ -20,9 +24,9 @@ if idem_key then
 end
 local now = now_us()
 if redis.call('ZADD', owner_key, 'NX', now, id) == 0 then return {'dup', id} end
-local digest = redis.sha1hex(owner)
-local mine = digest .. ':'
-if redis.call('ZLEXCOUNT', active_key, '[' .. mine, '(' .. digest .. ';') >= tonumber(ARGV[1]) then
+local mine = ARGV[12]  -- the owner's range in active_key: from mine to just past its ':'
+if redis.call('ZLEXCOUNT', active_key, '[' .. mine, '(' .. string.sub(mine, 1, -2) .. ';')
+    >= tonumber(ARGV[1]) then
   redis.call('ZREM', owner_key, id)
   return {'full', ''}
 end
@@ -35,4 +39,4 @@ redis.call('ZADD', active_key, 0, mine .. id)
 if idem_key then redis.call('SET', idem_key, id, 'EX', ARGV[2]) end
 redis.call('SPUBLISH', work_key, 'q ' .. prio .. ' ' .. id)
 redis.call('SPUBLISH', notify_key, id .. ' n ' .. owner)
-return {'ok', string.format('%.0f', now)}
+return now
