@@ -23,6 +23,7 @@ import redis
 
 from jobgate import serde
 from jobgate.agents.models import ALL_AGENTS
+from jobgate.store import eventlog
 from jobgate.store.keys import Keys
 from tests.server import Proc, Stack, wait_http
 
@@ -132,10 +133,13 @@ class Event:
 
 
 def events(r: redis.Redis, namespace: str, job_id: str) -> list[Event]:
-    out = []
-    for eid, fields in r.xrange(Keys(namespace).events(job_id)):
-        out.append(Event(int(eid.split("-")[0]), eid, fields["type"], serde.loads(fields["data"])))
-    return out
+    """The job's stored events, read as the store reads them (a finished job's
+    log is compacted into its record)."""
+    keys = Keys(namespace)
+    stream = r.xrange(keys.events(job_id))
+    raw = eventlog.read(stream, r.hmget(keys.job(job_id), eventlog.FIELDS), None, 10**6)
+    return [Event(int(eid.split("-")[0]), eid, etype, serde.loads(data))
+            for eid, etype, data in raw]
 
 
 def terminal_events(evs: Iterable[Event]) -> list[Event]:

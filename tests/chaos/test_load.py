@@ -27,6 +27,7 @@ import pytest
 import redis
 
 from jobgate import serde
+from jobgate.store import eventlog
 from jobgate.store.keys import Keys
 from tests.chaos.harness import PREFIX, Cluster, RawHTTP, report, request_body, wait_states
 
@@ -133,11 +134,14 @@ async def run_load(cluster: Cluster, r: redis.Redis, total: int, kill_every: int
     for (u, k), j in ids.items():
         assert f"load job {u}-{k}" in serde.loads(hashes[j]["result"])["response"]
     pipe = r.pipeline(transaction=False)
-    for j in ids.values():
+    for j in ids.values():  # the stream, then the record's compacted log (as the store reads)
         pipe.xrange(keys.events(j))
+        pipe.hmget(keys.job(j), eventlog.FIELDS)
+    logs = pipe.execute()
     terminal = Counter(
-        sum(1 for _, f in evs if f["type"] == "state" and '"status":"completed"' in f["data"])
-        for evs in pipe.execute()
+        sum(1 for _, etype, data in eventlog.read(stream, chunks, None, 10**6)
+            if etype == "state" and '"status":"completed"' in data)
+        for stream, chunks in zip(logs[::2], logs[1::2], strict=True)
     )
     assert terminal == {1: len(ids)}, terminal
     # 4. what the users see through the API: all their jobs, completed

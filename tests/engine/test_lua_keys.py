@@ -18,6 +18,7 @@ from jobgate.store.scripts import Scripts, source
 
 NAMES = sorted(Scripts.__dataclass_fields__)
 NO_KEY = {"TIME"}
+KEY_AFTER_SUBCOMMAND = {"OBJECT"}  # OBJECT ENCODING <key>
 FORBIDDEN = {"PUBLISH", "KEYS", "SCAN", "EVAL", "EVALSHA"}
 
 
@@ -108,8 +109,10 @@ def _calls(text: str) -> list[str]:
         name = cmd.strip("'")
         if name in FORBIDDEN:
             found.append(f"{name} is not allowed in a script")
-        elif name not in NO_KEY and not KEY_EXPR.match(args[1]):
-            found.append(f"{name} on a key not from KEYS: {args[1]}")
+        elif name not in NO_KEY:
+            key = args[2] if name in KEY_AFTER_SUBCOMMAND else args[1]
+            if not KEY_EXPR.match(key):
+                found.append(f"{name} on a key not from KEYS: {key}")
     return found
 
 
@@ -167,6 +170,7 @@ def test_every_key_comes_from_KEYS(name: str) -> None:
     "local function f(job_key) return 1 end\nf('x:' .. id)",
     "redis.call(cmd, KEYS[1])",
     "redis.call('GET', KEYS[1] .. ARGV[1])",
+    "redis.call('OBJECT', 'ENCODING', ARGV[1])",
     "for _, k in ipairs({KEYS[1]}) do redis.call('GET', k) end",
 ])
 def test_the_check_catches_a_key_built_in_lua(bad: str) -> None:

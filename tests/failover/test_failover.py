@@ -25,6 +25,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from jobgate import serde
+from jobgate.store import eventlog
 from jobgate.store.keys import Keys
 from tests.chaos.harness import PREFIX, Cluster, report, request_body
 from tests.valkey_cluster import LocalCluster, Node, SentinelGroup
@@ -150,8 +151,11 @@ async def _settled(read: Any, ns: str, ids: list[str]) -> dict[str, str]:
 
 
 def _terminal_events(read: Any, ns: str, job_id: str) -> int:
-    return sum(1 for _, f in read.xrange(Keys(ns).events(job_id))
-               if f["type"] == "state" and serde.loads(f["data"])["status"] in TERMINAL)
+    keys = Keys(ns)
+    stream = read.xrange(keys.events(job_id))  # then the record's compacted log, as the store
+    log = eventlog.read(stream, read.hmget(keys.job(job_id), eventlog.FIELDS), None, 10**6)
+    return sum(1 for _, etype, data in log
+               if etype == "state" and serde.loads(data)["status"] in TERMINAL)
 
 
 # -- Valkey Cluster ------------------------------------------------------------

@@ -39,7 +39,9 @@ async def next_events(
         return None
     if job.terminal:
         # It may have ended between our read and this one; the terminal event
-        # lands with the state, so one more read has it if so.
+        # lands with the state (and the log moves into the record in that
+        # same step, where the store's reader finds it), so one more read has
+        # it if so.
         return await svc.store.raw_events_after(job_id, last) or None
     return batch
 

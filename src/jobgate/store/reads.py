@@ -14,7 +14,9 @@ from jobgate.errors import ConfigError, JobNotFound
 from jobgate.job import MESSAGES, Job, JobState, Priority
 from jobgate.models import JobEvent
 from jobgate.settings import Settings
+from jobgate.store import eventlog
 from jobgate.store.access import Access
+from jobgate.store.eventlog import RawEvent as RawEvent
 from jobgate.store.keys import Keys
 
 _EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
@@ -25,7 +27,6 @@ FIRST_EVENT = JobEvent(
 )
 
 
-RawEvent = tuple[str, str, str]  # id, type, data as JSON
 _FIRST_RAW: RawEvent = (FIRST_EVENT.id, FIRST_EVENT.type, serde.dumps(FIRST_EVENT.data))
 
 
@@ -155,22 +156,27 @@ class Reads:
     async def raw_events_after(
         self, job_id: str, after: str | None, count: int = 500
     ) -> list[RawEvent]:
-        """As `events_after`, with each event's data left as the JSON it is stored
-        as: an event stream passes it on as is.
+        """As `events_after`, with each event's data left as JSON text: an event
+        stream passes it on as is (a compacted log's is written back as one).
 
         The first event of every job, `pending`, is not stored (enqueue is the
         hottest script): it is supplied here, with the id 0-1, before any
         stored event.
+
+        A finished job's log may have left its stream for its record
+        (store/eventlog.py), in the very script that ended it. Both are read
+        in one round trip, the stream first: a log found in the record is
+        the whole log, so whenever the compaction ran (before, between or
+        after the two reads) nothing is missed and nothing comes twice.
+        Readers outside the store (tests, tools) read it as `eventlog.read`.
         """
         _, slot = self._job_slot(job_id)
-        a = self.access
+        a, k = self.access, self.keys
         start = f"({after}" if after else "-"
-        command = a.pack("XRANGE", self.keys.events(job_id), start, "+", "COUNT", count)
-        (entries,) = _ok(await a.send(slot, command, 1))
-        events = []
-        for eid, flat in entries:
-            fields = _as_dict(flat)
-            events.append((eid, fields.get("type", "event"), fields["data"]))
+        commands = (a.pack("XRANGE", k.events(job_id), start, "+", "COUNT", count)
+                    + a.pack("HMGET", k.job(job_id), *eventlog.FIELDS))
+        entries, chunks = _ok(await a.send(slot, commands, 2))
+        events = eventlog.read(entries, chunks, after, count)
         return events if after else [_FIRST_RAW, *events]
 
     # -- operators -------------------------------------------------------

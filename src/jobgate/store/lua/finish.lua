@@ -17,9 +17,10 @@ if state == ST.PENDING then
   redis.call('HDEL', job_key, 'lease', 'lease_until')
   redis.call('ZREM', leases_key, id)
   redis.call('ZADD', delayed_key, now + delay, id)
-  emit(ev_key, notify_key, id, maxlen, 'state', {status = state,
-    attempt = tonumber(redis.call('HGET', job_key, 'attempt')), message = message,
-    error = cjson.decode(body)})
+  local data = {status = state, attempt = tonumber(redis.call('HGET', job_key, 'attempt')),
+    message = message}
+  add_error(data, state, body, message)  -- what went wrong; not failed, so no `error` text
+  emit(ev_key, notify_key, id, maxlen, 'state', data)
   redis.call('SPUBLISH', work_key, string.format('d %.0f %s', delay, id))
   return 1
 end
