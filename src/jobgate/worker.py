@@ -301,10 +301,12 @@ class Worker:
                        end.retry_delay_s)
 
     def _forget(self, r: _Running) -> None:
-        self.stats.lost += 1
         self._running.pop(r.claimed.job_id, None)
         self._slot_freed.set()
-        c = r.claimed
+        self._lost(r.claimed)
+
+    def _lost(self, c: Claimed) -> None:
+        self.stats.lost += 1
         log.info("job lost its lease", extra={"job_id": c.job_id, "attempt": c.attempt,
                                                "owner": c.owner, "kind": c.kind})
 
@@ -352,8 +354,11 @@ class Worker:
         for o, ok in zip(batch, accepted, strict=True):
             r = self._running.pop(o.job_id, None)
             kind = r.claimed.kind if r else ""
-            if not ok:
-                self.stats.lost += 1
+            if not ok:  # its end came after the lease had gone (to a stopped clock, say)
+                if r is not None:
+                    self._lost(r.claimed)
+                else:
+                    self.stats.lost += 1
                 continue
             self.stats.by_ending[o.ending] = self.stats.by_ending.get(o.ending, 0) + 1
             if o.ending is Ending.RETRY:
