@@ -23,12 +23,10 @@ from typing import Any
 from jobgate import metrics, serde
 from jobgate.aio import cancel_until_done, wait_event
 from jobgate.context import JobContext
-from jobgate.errors import JobError, LeaseLost, PermanentError, RetryableError
+from jobgate.errors import LeaseLost, PermanentError
+from jobgate.failures import failure_of
 from jobgate.job import (
     BAD_RESULT,
-    INTERNAL_ERROR,
-    STORE_UNAVAILABLE,
-    TIMEOUT,
     UNKNOWN_KIND,
     AttemptEnd,
     Ending,
@@ -37,8 +35,8 @@ from jobgate.job import (
     next_retry_delay,
 )
 from jobgate.settings import Settings
-from jobgate.store.claims import Claimed
-from jobgate.store.connection import STORE_DOWN, TRANSIENT
+from jobgate.store.claims import ClaimBatch, Claimed
+from jobgate.store.connection import TRANSIENT
 from jobgate.store.jobs import JobStore, Outcome
 from jobgate.store.operators import WorkerCard
 
@@ -97,6 +95,7 @@ class Worker:
         self._hurry = asyncio.Event()
         self._stop_requested_at: float | None = None
         self._started_at = time.time()
+        self._renewed_at = time.monotonic()  # leases last renewed (or none held)
 
     # -- lifecycle -------------------------------------------------------
     def request_stop(self, *, now: bool = False) -> None:
@@ -174,20 +173,30 @@ class Worker:
                 self._slot_freed.clear()
                 await wait_event(self._slot_freed, self.settings.worker_poll_s)
                 continue
-            try:
-                batch = await self.claimer.claim(free)
-                backoff = 0.05
-            except TRANSIENT as exc:
-                log.warning("claim failed: %s", exc, extra={"worker": self.id})
+            batch = await self._claim(free)
+            if batch is None:
                 await wait_event(self._stopping, backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
+            backoff = 0.05
             if batch.reclaimed:
                 metrics.JOBS_RECLAIMED.inc(batch.reclaimed)
             for c in batch.jobs:
                 self._start(c, batch.now_us)
             if len(batch.jobs) < free and not await self._idle(batch.jobs != []):
                 return
+
+    async def _claim(self, n: int) -> ClaimBatch | None:
+        """Up to n jobs; None when Valkey failed."""
+        # After an outage our own leases come first: a claim would take our
+        # lapsed jobs back (suspect) as if this worker had died with them.
+        if self._leases_stale() and not await self._renew(self._held()):
+            return None
+        try:
+            return await self.claimer.claim(n)
+        except TRANSIENT as exc:
+            log.warning("claim failed: %s", exc, extra={"worker": self.id})
+            return None
 
     def _running_suspect(self) -> bool:
         return any(r.claimed.suspect and not r.done for r in self._running.values())
@@ -263,30 +272,13 @@ class Worker:
         except (LeaseLost, asyncio.CancelledError):
             raise
         except Exception as exc:
-            return self._ended(c, *self._failure(c, exc, timeout.expired()))
+            return self._ended(c, *failure_of(c, exc, timeout.expired()))
         try:
             body = serde.dumps(result)
         except TypeError as exc:  # orjson's JSONEncodeError included
             return self._ended(c, Failure.BAD_RESULT, BAD_RESULT, str(exc), None)
         end = end_of_attempt(None, attempt=c.attempt, max_attempts=c.max_attempts)
         return Outcome(c.job_id, c.lease, end.ending, body, end.message)
-
-    def _failure(
-        self, c: Claimed, exc: Exception, timed_out: bool
-    ) -> tuple[Failure, str, str, float | None]:
-        """What went wrong, told by the exception's type: (failure, code, detail,
-        the handler's own retry delay)."""
-        if isinstance(exc, STORE_DOWN):  # the store blinked under a progress write
-            return Failure.STORE_DOWN, STORE_UNAVAILABLE, f"job store unavailable: {exc}", None
-        if isinstance(exc, TimeoutError) and timed_out:
-            return Failure.TIMEOUT, TIMEOUT, f"job exceeded its timeout of {c.timeout_s:g}s", None
-        if isinstance(exc, RetryableError):
-            return Failure.RETRYABLE, exc.code, str(exc), exc.retry_after_s
-        if isinstance(exc, JobError):
-            return Failure.PERMANENT, exc.code, str(exc), None
-        log.error("handler crashed", exc_info=exc, extra={
-            "job_id": c.job_id, "attempt": c.attempt, "owner": c.owner, "kind": c.kind})
-        return Failure.CRASH, INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", None
 
     def _ended(
         self, c: Claimed, failure: Failure, code: str, detail: str, retry_after_s: float | None
@@ -314,25 +306,41 @@ class Worker:
     async def _heartbeat_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.heartbeat_s)
-            held = {j: r.claimed.lease for j, r in self._running.items() if not r.lost}
+            held = self._held()
             with contextlib.suppress(*TRANSIENT):  # operators see it live (/api/admin/workers)
                 await self.store.register_worker(
                     WorkerCard(self.id, self.concurrency, list(held), self._started_at))
-            if not held:
+            await self._renew(held)
+
+    def _held(self) -> dict[str, str]:
+        return {j: r.claimed.lease for j, r in self._running.items() if not r.lost}
+
+    def _leases_stale(self) -> bool:
+        """A renewal was missed (Valkey was away): our leases may have lapsed."""
+        s = self.settings
+        return bool(self._held()) and \
+            time.monotonic() - self._renewed_at > min(2 * s.heartbeat_s, s.lease_s / 2)
+
+    async def _renew(self, held: dict[str, str]) -> bool:
+        """Renew every lease held; stop the jobs whose lease is gone. False: Valkey failed."""
+        if not held:
+            self._renewed_at = time.monotonic()
+            return True
+        try:
+            lost = await self.store.heartbeat(held)
+        except TRANSIENT as exc:
+            log.warning("heartbeat failed: %s", exc, extra={"worker": self.id})
+            return False
+        self._renewed_at = time.monotonic()
+        for job_id in lost:
+            r = self._running.get(job_id)
+            if r is None:
                 continue
-            try:
-                lost = await self.store.heartbeat(held)
-            except TRANSIENT as exc:
-                log.warning("heartbeat failed: %s", exc, extra={"worker": self.id})
-                continue
-            for job_id in lost:
-                r = self._running.get(job_id)
-                if r is None:
-                    continue
-                r.lost = True
-                r.ctx.mark_cancelled()
-                if r.task is not None and not r.done:  # a done one's write is fenced off
-                    r.task.cancel()
+            r.lost = True
+            r.ctx.mark_cancelled()
+            if r.task is not None and not r.done:  # a done one's write is fenced off
+                r.task.cancel()
+        return True
 
     async def _flush_loop(self) -> None:
         while True:

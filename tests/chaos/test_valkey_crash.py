@@ -185,8 +185,16 @@ async def test_acknowledged_jobs_survive_valkey_sigkill(
 async def test_valkey_down_answers_503_then_everything_recovers(
     own_valkey: Restartable, tmp_path: Path, llm_gate: LLMGate
 ) -> None:
-    """Every agent call waits at the gate: the jobs hold still until the test opens it."""
-    cluster = make_cluster(own_valkey, tmp_path)
+    """Every agent call waits at the gate: the jobs hold still until the test opens it.
+
+    Valkey stays down longer than the lease, so the running job's lease has
+    lapsed when it comes back, and with heartbeats 1.5 s apart the worker's
+    first claim often reaches Valkey before its next heartbeat. Either order
+    must work: the worker renews its own leases before it claims, rather than
+    take its running job back as if it had died with it (a job taken back
+    runs alone: the worker would claim nothing else while the job is held).
+    """
+    cluster = make_cluster(own_valkey, tmp_path, JOBGATE_HEARTBEAT_S="1.5")
     r = sync_redis(own_valkey.url)
     try:
         cluster.start_api()
