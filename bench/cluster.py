@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -201,6 +202,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         cluster.stop()
         single.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     return {"jobs": args.jobs, "owners": args.owners, "rounds": args.rounds,
             **{k: _median(v) for k, v in results.items()}}
 
