@@ -13,7 +13,10 @@ load is), bytes per finished job, and on the cluster the cost of WAIT for
 one replica (`JOBGATE_REDIS_MIN_REPLICAS_ACK=0` against the default). Jobs
 are spread over `--owners` users, so over the partitions; the one-producer
 jobs are all the first owner's. Figures are medians of the rounds; the
-machine is shared, so read ratios rather than absolutes.
+machine is shared, so read ratios rather than absolutes. As in
+`python -m bench`, every Valkey process runs on core 0 and this one on core 1
+(`--no-pin` leaves them where the kernel puts them; on one core a round trip
+is a pair of context switches, and the ratio to PING reads higher).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -193,6 +197,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             single.start()
         if {"cluster", "cluster_no_wait"} & set(wanted):
             cluster.start()
+        servers = [p.pid for p in [single.proc, *(n.proc for n in cluster.nodes)] if p]
+        pinning = _pin(servers) if args.pin else "not pinned"
         for _ in range(args.rounds):
             for t in wanted:
                 url, mode = (single.url, "standalone") if t == "standalone" else (
@@ -203,11 +209,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         cluster.stop()
         single.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"jobs": args.jobs, "owners": args.owners, "rounds": args.rounds,
+    return {"jobs": args.jobs, "owners": args.owners, "rounds": args.rounds, "pinning": pinning,
             **{k: _median(v) for k, v in results.items()}}
 
 
 TOPOLOGIES = ("standalone", "cluster", "cluster_no_wait")
+
+
+def _pin(pids: list[int]) -> str:
+    """Valkey on core 0, the client on core 1 (the layout `python -m bench` uses)."""
+    if (os.cpu_count() or 1) < 2:
+        return "not pinned: one core"
+    for pid in pids:
+        os.sched_setaffinity(pid, {0})
+    os.sched_setaffinity(0, {1})
+    return "valkey on core 0, client on core 1"
 
 
 def _topologies(text: str) -> list[str]:
@@ -224,6 +240,8 @@ def main() -> None:
     p.add_argument("--owners", type=int, default=64)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--no-pin", dest="pin", action="store_false",
+                   help="leave Valkey and the client where the kernel puts them")
     p.add_argument("--topologies", type=_topologies, default=list(TOPOLOGIES),
                    help="comma-separated, of " + ", ".join(TOPOLOGIES))
     args = p.parse_args()
