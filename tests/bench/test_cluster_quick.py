@@ -25,7 +25,7 @@ def test_a_small_run_reports_every_figure(tmp_path: Path) -> None:
     )
     assert p.returncode == 0, p.stderr[-3000:]
     data = json.loads((tmp_path / "cluster.json").read_text())
-    assert set(data) == {"jobs", "owners", "rounds", "standalone", "cluster_no_wait"}
+    assert set(data) == {"jobs", "owners", "rounds", "pinning", "standalone", "cluster_no_wait"}
     for topology, shards in [("standalone", 1), ("cluster_no_wait", 3)]:
         got = data[topology]
         one = got["one_producer"]
