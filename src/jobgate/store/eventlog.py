@@ -5,17 +5,19 @@ While a job runs its events are a stream (`T:ev:<id>`). A stream costs over
 a kilobyte even for two entries (its first node is preallocated to
 `stream-node-max-bytes`), more than everything else the finished job keeps.
 So the script that ends a job (end_job, lua/_partition.lua) reads the stream,
-writes it into the job's own hash as one JSON array, flat
-`[id, type, data, id, type, data, ...]` (each data the JSON it was stored
-as), and deletes the stream. The ids stay the stream's, so a client resumes
-with the same `Last-Event-ID` before and after.
+writes it with the terminal event into the job's own hash as one JSON array,
+flat `[id, type, data, id, type, data, ...]` (each data the JSON it was
+stored as), and deletes the stream. The ids stay the stream's (the terminal
+event's is the one XADD would have given), so a client resumes with the same
+`Last-Event-ID` before and after.
 
 The array is cut into fields of at most 64 bytes (`log`, `log1`, ...) while
 the hash is still a listpack: Valkey turns a hash whose value passes
 `hash-max-listpack-value` (64 by default) into a hashtable, which costs far
 more per field. A hash that is a hashtable already gets it in one `log`.
-A log longer than `MAX_BYTES` stays a stream: there its fixed cost is small,
-and a resume reads only what it lacks.
+A stream of `MAX_EVENTS` events or more, or a log longer than `MAX_BYTES`,
+stays a stream: there its fixed cost is small, and a resume reads only what
+it lacks.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ CHUNKS = 8
 FIELDS = ("log", *(f"log{i}" for i in range(1, CHUNKS)))
 CHUNK_BYTES = 64  # hash-max-listpack-value's default
 MAX_BYTES = 4096
-MAX_EVENTS = 64  # a longer log is not even read to be measured
+MAX_EVENTS = 64  # a stream this long stays one (read no further to be measured)
 
 
 def event_key(event_id: str) -> tuple[int, int]:

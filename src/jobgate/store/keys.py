@@ -7,8 +7,10 @@ over the slot space (and so over the shards). A job lives in its owner's
 partition, and its id ends in `-p<p>`: any reader finds its slot from the id.
 
 Per partition (tag T):
-    T:job:<id>        hash    the job record (see job.Job.from_hash)
-    T:ev:<id>         stream  its append-only event log (SSE ids)
+    T:job:<id>        hash    the job record (see job.Job.from_hash); once the job
+                              has ended, its event log too (fields log, log1, ...)
+    T:ev:<id>         stream  its append-only event log (SSE ids) while it runs;
+                              moved into the record when it ends (store/eventlog.py)
     T:q:<priority>    list    pending job ids, FIFO; stale ids are skipped
     T:delayed         zset    retries waiting out their backoff (score: due µs)
     T:leases          zset    running jobs (score: lease expiry µs)

@@ -46,46 +46,59 @@ end
 -- while the hash is a listpack, each cut between two characters.
 local LOG_CHUNKS, LOG_CHUNK_BYTES, LOG_MAX_BYTES, LOG_MAX_EVENTS = 8, 64, 4096, 64
 
+-- {field, value, ...}: `text` in fields log, log1, ... of at most
+-- LOG_CHUNK_BYTES, never cut inside a UTF-8 character (each field is read
+-- as text on its own); nil if that takes more than LOG_CHUNKS fields.
 local function log_chunks(text)
-  local out, at = {}, 1
+  local out, at, n = {}, 1, 0
+  local ascii = not string.find(text, '[\128-\255]')
   while at <= #text do
     local stop = math.min(at + LOG_CHUNK_BYTES - 1, #text)
-    while stop < #text and stop > at do  -- back off a UTF-8 continuation byte
+    while not ascii and stop < #text and stop > at do  -- back off a continuation byte
       local b = string.byte(text, stop + 1)
       if b < 128 or b >= 192 then break end
       stop = stop - 1
     end
-    table.insert(out, string.sub(text, at, stop))
+    n = n + 1
+    if n > LOG_CHUNKS then return nil end
+    out[2 * n - 1], out[2 * n] = n == 1 and 'log' or 'log' .. (n - 1), string.sub(text, at, stop)
     at = stop + 1
   end
   return out
 end
 
-local function compact_log(job_key, ev_key)
-  if redis.call('XLEN', ev_key) > LOG_MAX_EVENTS then return end
+-- A JSON string: most event types need no escaping (and ids never do).
+local function json_str(s)
+  if string.find(s, '[%c"\\]') then return cjson.encode(s) end
+  return '"' .. s .. '"'
+end
+
+-- The log of a job ending now with the state event `event` (JSON), as the
+-- record keeps it ({field, value, ...}), or nil when it stays a stream. The
+-- terminal event is never written to the stream: it gets the id XADD would
+-- give it (the server's millisecond, after the last entry's id).
+local function compacted_log(job_key, ev_key, now, event)
+  local entries = redis.call('XRANGE', ev_key, '-', '+', 'COUNT', LOG_MAX_EVENTS)
+  if #entries >= LOG_MAX_EVENTS then return nil end
+  local ms, seq = math.floor(now / 1000), 0
   local parts = {}
-  for _, entry in ipairs(redis.call('XRANGE', ev_key, '-', '+')) do
+  for n, entry in ipairs(entries) do
     local etype, data, f = 'event', 'null', entry[2]
     for i = 1, #f, 2 do
       if f[i] == 'type' then etype = f[i + 1] elseif f[i] == 'data' then data = f[i + 1] end
     end
-    table.insert(parts, cjson.encode(entry[1]) .. ',' .. cjson.encode(etype) .. ',' .. data)
+    parts[n] = '"' .. entry[1] .. '",' .. json_str(etype) .. ',' .. data
   end
-  if #parts == 0 then return end
+  local last = entries[#entries]
+  if last then
+    local lms, lseq = string.match(last[1], '^(%d+)-(%d+)$')
+    if tonumber(lms) >= ms then ms, seq = tonumber(lms), tonumber(lseq) + 1 end
+  end
+  parts[#parts + 1] = string.format('"%.0f-%.0f","state",', ms, seq) .. event
   local log = '[' .. table.concat(parts, ',') .. ']'
-  if #log > LOG_MAX_BYTES then return end
-  local chunks = {log}
-  if redis.call('OBJECT', 'ENCODING', job_key) == 'listpack' then
-    chunks = log_chunks(log)
-    if #chunks > LOG_CHUNKS then chunks = {log} end
-  end
-  local args = {}
-  for i, chunk in ipairs(chunks) do
-    table.insert(args, i == 1 and 'log' or 'log' .. (i - 1))
-    table.insert(args, chunk)
-  end
-  redis.call('HSET', job_key, unpack(args))
-  redis.call('DEL', ev_key)
+  if #log > LOG_MAX_BYTES then return nil end
+  local listpack = redis.call('OBJECT', 'ENCODING', job_key) == 'listpack'
+  return listpack and log_chunks(log) or {'log', log}
 end
 
 -- Move a job to a terminal state: the one place that releases everything it
@@ -93,11 +106,10 @@ end
 -- (counted from completion) is set only once the archiver has copied it to
 -- history (archived.lua), so Valkey never drops a job that is not archived.
 -- The payload (the request) stays until then too: history keeps it. Its
--- event log, now complete, moves into its record (compact_log).
+-- event log, now complete, moves into its record (compacted_log).
 local function end_job(job_key, ev_key, id, state, message, ttl, now, maxlen)
   local info = redis.call('HMGET', job_key, 'owner', 'attempt', 'error', 'state')
   check_move(info[4], state)
-  redis.call('HSET', job_key, 'state', state, 'message', message, 'completed', now, 'updated', now)
   redis.call('HDEL', job_key, 'lease', 'lease_until', 'suspect')
   redis.call('ZREM', leases_key, id)
   redis.call('ZREM', delayed_key, id)
@@ -108,7 +120,16 @@ local function end_job(job_key, ev_key, id, state, message, ttl, now, maxlen)
     redis.call('ZREMRANGEBYSCORE', dead_key, '-inf', now - ttl * 1000000)
   end
   if state ~= ST.COMPLETED then add_error(data, state, info[3], message) end
-  emit(ev_key, notify_key, id, maxlen, 'state', data)
+  local fields = {'state', state, 'message', message, 'completed', now, 'updated', now}
+  local log = compacted_log(job_key, ev_key, now, cjson.encode(data))
+  if log then
+    for _, v in ipairs(log) do fields[#fields + 1] = v end
+    redis.call('HSET', job_key, unpack(fields))
+    redis.call('DEL', ev_key)
+    redis.call('SPUBLISH', notify_key, id .. ' s')
+  else
+    redis.call('HSET', job_key, unpack(fields))
+    emit(ev_key, notify_key, id, maxlen, 'state', data)
+  end
   redis.call('ZADD', outbox_key, now, id)
-  compact_log(job_key, ev_key)
 end
