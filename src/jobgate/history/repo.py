@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
@@ -28,22 +29,31 @@ def _insert(dialect: str) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
+@cache
+def _upserts(dialect: str) -> tuple[Any, Any]:
+    """The two statements, built once: run with many rows (executemany), they
+    compile once and stay in SQLAlchemy's cache. A multi-VALUES statement of
+    the rows themselves compiled afresh every batch (~0.5 ms a job)."""
+    ins = _insert(dialect)
+    jobs = ins(JobRow.__table__)
+    jobs = jobs.on_conflict_do_update(
+        index_elements=["job_id"], set_={c: jobs.excluded[c] for c in _COLUMNS})
+    return jobs, ins(JobAgent.__table__).on_conflict_do_nothing()
+
+
 async def upsert_jobs(
     history: History, rows: Sequence[tuple[dict[str, Any], list[str]]]
 ) -> None:
     """Write these jobs (column values, agents) in one transaction; idempotent."""
     if not rows:
         return
-    ins = _insert(history.dialect)
-    stmt = ins(JobRow).values([values for values, _ in rows])
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["job_id"], set_={c: stmt.excluded[c] for c in _COLUMNS}
-    )
+    jobs, job_agents = _upserts(history.dialect)
     agents = [{"job_id": v["job_id"], "agent": a} for v, names in rows for a in set(names)]
     async with history.sessions.begin() as s:
-        await s.execute(stmt)
+        conn = await s.connection()
+        await conn.execute(jobs, [values for values, _ in rows])
         if agents:
-            await s.execute(ins(JobAgent).values(agents).on_conflict_do_nothing())
+            await conn.execute(job_agents, agents)
 
 
 async def get_job(history: History, job_id: str, owner: str) -> JobRow | None:
