@@ -117,13 +117,14 @@ async def open_runtime(settings: Settings, roles: Roles = Roles()) -> AsyncItera
     rt = Runtime(settings, svc, history, roles)
     try:
         handlers = _handlers(settings, roles)
-        rt.workers = [
-            Worker(svc.store, handlers(history), settings, concurrency=roles.concurrency,
-                   burst=roles.burst)
-            for _ in range(roles.workers)
-        ]
         if roles.archives:  # every process that runs workers archives
             rt.archiver = Archiver(svc.store, settings, history)
+        poke = rt.archiver.poke if rt.archiver is not None else None
+        rt.workers = [
+            Worker(svc.store, handlers(history), settings, concurrency=roles.concurrency,
+                   burst=roles.burst, on_ended=poke)
+            for _ in range(roles.workers)
+        ]
         yield rt
     finally:
         await rt._close()

@@ -79,6 +79,7 @@ class Worker:
         concurrency: int | None = None,
         burst: bool = False,
         worker_id: str | None = None,
+        on_ended: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.handlers = dict(handlers)
@@ -86,6 +87,7 @@ class Worker:
         self.concurrency = concurrency or settings.worker_concurrency
         self.burst = burst
         self.id = worker_id or new_worker_id()
+        self.on_ended = on_ended  # jobs ended here (the archiver's poke)
         self.stats = WorkerStats()
         self._running: dict[str, _Running] = {}
         self._outcomes: list[Outcome] = []
@@ -378,6 +380,8 @@ class Worker:
                     self.stats.completed += 1
                 else:
                     self.stats.failed += 1
+        if self.on_ended is not None:
+            self.on_ended()
         self._slot_freed.set()
 
     async def _flush_all(self) -> None:

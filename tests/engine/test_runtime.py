@@ -109,3 +109,32 @@ async def test_the_worker_command_in_burst_mode_drains_the_queue_and_exits(
             assert job.result == {"n": i}
     finally:
         await svc.close()
+
+
+async def test_an_idle_archiver_archives_what_its_own_workers_end_at_once(
+    settings: Settings, services: Services
+) -> None:
+    """Polls 30 s apart (and more, idle): the job is archived only if the worker's
+    end wakes the archiver of its process."""
+    from jobgate.history import repo
+
+    async def echo(ctx: JobContext, payload: Any) -> Any:
+        return payload
+
+    slow = settings.model_copy(update={"archive_poll_s": 30.0})
+    roles = Roles(workers=1, handlers=lambda _h: {"echo": echo})
+    async with open_runtime(slow, roles) as rt:
+        assert rt.archiver is not None
+        rt.start()
+        for _ in range(600):  # its first poll found nothing: now it backs off
+            if rt.archiver._idle:
+                break
+            await asyncio.sleep(0.05)
+        assert rt.archiver._idle, "the archiver's first poll"
+        job_id = (await services.store.enqueue("echo", "alice", 7)).job_id
+        for _ in range(400):  # 20 s, well inside the next poll (60 s)
+            if await repo.get_job(rt.history, job_id, "alice") is not None:
+                break
+            await asyncio.sleep(0.05)
+        row = await repo.get_job(rt.history, job_id, "alice")
+        assert row is not None and row.status == "completed"

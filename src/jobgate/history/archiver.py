@@ -34,6 +34,7 @@ from jobgate.store.connection import TRANSIENT
 from jobgate.store.jobs import JobStore
 from jobgate.store.outbox import Outbox, Pending
 
+IDLE_BACKOFF = 8  # an idle archiver polls at most this many times more rarely
 log = logging.getLogger(__name__)
 STOP_GRACE_S = 5.0
 T = TypeVar("T")
@@ -74,6 +75,8 @@ class Archiver:
         self.outbox = Outbox(store)
         self.token = secrets.token_hex(8)
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()  # a stop, or jobs ended in this process
+        self._idle = 0  # polls in a row that found nothing
         self._refused: set[str] = set()  # rows the database refuses on their own
         self._failures = 0
         self._pruned_at = 0.0
@@ -83,6 +86,13 @@ class Archiver:
 
     def request_stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+
+    def poke(self) -> None:
+        """Jobs ended in this process: an idle archiver (backing off) archives them
+        now; a busy one at its next poll, so it keeps its batches."""
+        if self._idle:
+            self._wake.set()
 
     async def drain_batch(self) -> int:
         """Archive the oldest batch; the number of jobs taken off the outbox."""
@@ -184,14 +194,17 @@ class Archiver:
         return total
 
     async def run(self) -> None:
-        """Until `request_stop`: a step every `archive_poll_s`, backing off on errors."""
+        """Until `request_stop`: a step every `archive_poll_s`, backing off on errors
+        and while idle (up to IDLE_BACKOFF polls apart: each poll reads every
+        partition); `poke` wakes it."""
         try:
             while not self._stop.is_set():
                 pause = self.settings.archive_poll_s
                 try:
-                    await self.step()
+                    self._idle = 0 if await self.step() else self._idle + 1
                     await self.refresh_gauges()
                     self._failures = 0
+                    pause *= min(2 ** self._idle, IDLE_BACKOFF)
                 except Exception as exc:  # must outlive any outage of either side
                     self._failures += 1
                     where = "history database" if isinstance(
@@ -203,7 +216,8 @@ class Archiver:
                     pause = max(pause, next_retry_delay(
                         self._failures, self.settings.retry_base_s, self.settings.retry_max_s))
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), pause)
+                    await asyncio.wait_for(self._wake.wait(), pause)
+                self._wake.clear()
         finally:
             with contextlib.suppress(*TRANSIENT):
                 await self.outbox.release(self.token)
