@@ -320,8 +320,8 @@ class Worker:
     def _leases_stale(self) -> bool:
         """A renewal was missed (Valkey was away): our leases may have lapsed."""
         s = self.settings
-        return bool(self._held()) and \
-            time.monotonic() - self._renewed_at > min(2 * s.heartbeat_s, s.lease_s / 2)
+        overdue = time.monotonic() - self._renewed_at > min(2 * s.heartbeat_s, s.lease_s / 2)
+        return overdue and any(not r.lost for r in self._running.values())
 
     async def _renew(self, held: dict[str, str]) -> bool:
         """Renew every lease held; stop the jobs whose lease is gone. False: Valkey failed."""

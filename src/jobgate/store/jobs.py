@@ -21,7 +21,8 @@ from jobgate.store.claims import ClaimBatch, Claimed, Claimer, PartitionClaim, s
 from jobgate.store.keys import Keys
 from jobgate.store.lane import Arg
 from jobgate.store.operators import OperatorReads
-from jobgate.store.reads import FIRST_EVENT, RawEvent, Reads, _ok, is_event_id
+from jobgate.store.reads import FIRST_EVENT, RawEvent, Reads, is_event_id
+from jobgate.store.replies import ok
 from jobgate.store.scripts import Scripts
 from jobgate.store.subscriber import Subscriber
 
@@ -218,7 +219,7 @@ class JobStore(Reads, OperatorReads):
             for p, pairs in groups.items()
         ]
         lost: list[str] = []
-        for r in _ok(await self.access.run_many(calls)):
+        for r in ok(await self.access.run_many(calls)):
             lost += r
         return lost
 
@@ -264,7 +265,7 @@ class JobStore(Reads, OperatorReads):
                 [o.job_id, o.lease, o.ending.value, o.body_json, s.result_ttl_s,
                  s.events_maxlen, int(o.retry_delay_s * 1e6), o.message],
             ))
-        results = _ok(await self.access.run_many(calls, idempotent=False, durable=True))
+        results = ok(await self.access.run_many(calls, idempotent=False, durable=True))
         return [bool(r) for r in results]
 
     async def handback(self, leases: Mapping[str, str]) -> int:
@@ -276,7 +277,7 @@ class JobStore(Reads, OperatorReads):
                 keys += [k.job(j), k.events(j)]
             args: list[Arg] = [self.settings.events_maxlen, *(x for pair in pairs for x in pair)]
             calls.append(Call(k.slot(p), self.scripts.handback, keys, args))
-        return sum(int(n) for n in _ok(await self.access.run_many(calls)))
+        return sum(int(n) for n in ok(await self.access.run_many(calls)))
 
     async def aclose(self) -> None:
         if self._feed is not None:

@@ -26,29 +26,12 @@ from jobgate.settings import Settings
 from jobgate.store.access import Access, Call
 from jobgate.store.keys import WORKER_TTL_S, Keys, retry_idempotency
 from jobgate.store.lane import Arg
+from jobgate.store.replies import as_dict, clock_us, ok
 from jobgate.store.scripts import Scripts
 
 MAX_WORKERS = 1000  # listed at most; a fleet larger than this is not a console's job
 MAX_LISTED_JOBS = 100  # job ids a worker's registration names
 FORGOTTEN_MS = 3_600_000  # a set entry this old is dropped by any beat (its card long gone)
-
-
-def _now_us(time_reply: Any) -> int:
-    sec, usec = time_reply
-    return int(sec) * 1_000_000 + int(usec)
-
-
-def _ok(replies: list[Any]) -> list[Any]:
-    for r in replies:
-        if isinstance(r, Exception):
-            raise r
-    return replies
-
-
-def _as_dict(reply: Any) -> dict[str, str]:
-    if isinstance(reply, dict):
-        return reply
-    return dict(zip(reply[::2], reply[1::2], strict=True))
 
 
 def _scored(flat: list[Any]) -> list[tuple[str, int]]:
@@ -106,7 +89,7 @@ class OperatorReads:
         for p in range(self.keys.partitions):
             packed = b"".join(a.pack(*(self._key(p, x) for x in cmd)) for cmd in commands)
             batch.append((self.keys.slot(p), packed, len(commands)))
-        return [_ok(r) for r in await a.send_many(batch)]
+        return [ok(r) for r in await a.send_many(batch)]
 
     def _key(self, p: int, x: Any) -> Any:
         k = self.keys
@@ -141,12 +124,12 @@ class OperatorReads:
             + a.pack("ZADD", k.workers, now_ms, card.id)
             + a.pack("ZREMRANGEBYSCORE", k.workers, "-inf", now_ms - FORGOTTEN_MS)
         )
-        _ok(await a.send(key_slot(k.workers.encode()), packed, 4))
+        ok(await a.send(key_slot(k.workers.encode()), packed, 4))
 
     async def unregister_worker(self, worker_id: str) -> None:
         a, k = self.access, self.keys
         packed = a.pack("DEL", k.worker(worker_id)) + a.pack("ZREM", k.workers, worker_id)
-        _ok(await a.send(key_slot(k.workers.encode()), packed, 2))
+        ok(await a.send(key_slot(k.workers.encode()), packed, 2))
 
     async def workers(self) -> tuple[list[tuple[dict[str, str], int]], int]:
         """Each live worker's card with its remaining life (ms), and Valkey's clock.
@@ -155,18 +138,18 @@ class OperatorReads:
         """
         a, k = self.access, self.keys
         slot = key_slot(k.workers.encode())
-        (ids,) = _ok(await a.send(slot, a.pack("ZRANGE", k.workers, 0, MAX_WORKERS - 1), 1))
+        (ids,) = ok(await a.send(slot, a.pack("ZRANGE", k.workers, 0, MAX_WORKERS - 1), 1))
         packed = b"".join(
             a.pack("HGETALL", k.worker(w)) + a.pack("PTTL", k.worker(w)) for w in ids
         ) + a.pack("TIME")
-        *replies, now = _ok(await a.send(slot, packed, 2 * len(ids) + 1))
+        *replies, now = ok(await a.send(slot, packed, 2 * len(ids) + 1))
         live, gone = [], []
         for wid, card, pttl in zip(ids, replies[::2], replies[1::2], strict=True):
-            card = _as_dict(card)
+            card = as_dict(card)
             (live.append((card, int(pttl))) if card and int(pttl) > 0 else gone.append(wid))
         if gone:
-            _ok(await a.send(slot, a.pack("ZREM", k.workers, *gone), 1))
-        return live, _now_us(now)
+            ok(await a.send(slot, a.pack("ZREM", k.workers, *gone), 1))
+        return live, clock_us(now)
 
     # -- counts and id pages ----------------------------------------------
     async def queue_counts(self) -> QueueCounts:
@@ -178,7 +161,7 @@ class OperatorReads:
             ("ZCARD", "{delayed}"), ("ZCARD", "{dead}"), ("TIME",),
         )
         a, k = self.access, self.keys
-        nows = [_now_us(r[-1]) for r in first]
+        nows = [clock_us(r[-1]) for r in first]
         second = await a.send_many([
             (k.slot(p), a.pack("ZCOUNT", k.leases(p), "-inf", now)
              + a.pack("ZCOUNT", k.leases(p), f"({now}", "+inf"), 2)
@@ -194,13 +177,13 @@ class OperatorReads:
     async def lease_page(self, *, lapsed: bool, offset: int, limit: int) -> IdPage:
         """Running jobs (lease in the future) or orphans (lease lapsed), by lease expiry."""
         a, k = self.access, self.keys
-        nows = [_now_us(r[0]) for r in await self._each(("TIME",))]
+        nows = [clock_us(r[0]) for r in await self._each(("TIME",))]
         batch = []
         for p, now in enumerate(nows):
             low, high = ("-inf", now) if lapsed else (f"({now}", "+inf")
             batch.append((k.slot(p), a.pack("ZRANGE", k.leases(p), low, high, "BYSCORE",
                                              "LIMIT", 0, offset + limit + 1, "WITHSCORES"), 1))
-        rows = heapq.merge(*(_scored(_ok(r)[0]) for r in await a.send_many(batch)),
+        rows = heapq.merge(*(_scored(ok(r)[0]) for r in await a.send_many(batch)),
                            key=lambda row: row[1])
         return _page(list(rows)[offset:], limit, max(nows))
 
@@ -211,7 +194,7 @@ class OperatorReads:
             ("ZRANGE", "{dead}", top, "-inf", "BYSCORE", "REV", "LIMIT", 0, limit + 1,
              "WITHSCORES"), ("TIME",))
         rows = heapq.merge(*(_scored(r[0]) for r in replies), key=lambda row: -row[1])
-        return _page(list(rows), limit, max(_now_us(r[1]) for r in replies))
+        return _page(list(rows), limit, max(clock_us(r[1]) for r in replies))
 
     async def pending_page(self, *, offset: int, limit: int) -> IdPage:
         """Queued ids in claim order (high, normal, low; partition by partition),
@@ -234,14 +217,14 @@ class OperatorReads:
                 base += size
         rows: list[tuple[str, int | None]] = []
         for r in await a.send_many(batch):
-            rows += [(m, None) for m in _ok(r)[0]]
+            rows += [(m, None) for m in ok(r)[0]]
         if len(rows) < end - offset:  # the page reaches into the retries
             skip = max(offset - base, 0)
             delayed = await self._each(("ZRANGE", "{delayed}", 0, skip + end - offset,
                                         "WITHSCORES"))
             merged = list(heapq.merge(*(_scored(r[0]) for r in delayed), key=lambda x: x[1]))
             rows += merged[skip:skip + end - offset - len(rows)]
-        now = max(_now_us(r[0]) for r in await self._each(("TIME",)))
+        now = max(clock_us(r[0]) for r in await self._each(("TIME",)))
         return IdPage(rows[:limit], len(rows) > limit, now)
 
     async def raw_jobs(self, ids: Sequence[str]) -> list[dict[str, str]]:
@@ -255,7 +238,7 @@ class OperatorReads:
                 at.append(i)
                 batch.append((k.slot(p), a.pack("HGETALL", k.job(job_id)), 1))
         for i, r in zip(at, await a.send_many(batch), strict=True):
-            out[i] = _as_dict(_ok(r)[0])
+            out[i] = as_dict(ok(r)[0])
         return out
 
     async def raw_job_fields(self, job_id: str, *names: str) -> list[str | None]:
@@ -263,7 +246,7 @@ class OperatorReads:
         p = k.partition_of_job(job_id)
         if p is None:
             return [None] * len(names)
-        (got,) = _ok(await a.send(k.slot(p), a.pack("HMGET", k.job(job_id), *names), 1))
+        (got,) = ok(await a.send(k.slot(p), a.pack("HMGET", k.job(job_id), *names), 1))
         return list(got)
 
     async def retried_as(self, jobs: Sequence[tuple[str, str]]) -> list[str | None]:
@@ -274,7 +257,7 @@ class OperatorReads:
              a.pack("GET", k.idempotency(owner, retry_idempotency(job_id))), 1)
             for job_id, owner in jobs
         ]
-        return [_ok(r)[0] for r in await a.send_many(batch)]
+        return [ok(r)[0] for r in await a.send_many(batch)]
 
     async def mark_retry_of(self, new_id: str, old_id: str) -> None:
         """The new job's link back to the failed job it retries."""

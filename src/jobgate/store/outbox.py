@@ -11,7 +11,6 @@ and merged here (each partition's outbox is ordered by completion).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from redis.crc import key_slot
 
 from jobgate.job import Job
 from jobgate.store.access import Call
+from jobgate.store.replies import as_dict, ok
 
 if TYPE_CHECKING:
     from jobgate.store.jobs import JobStore
@@ -38,19 +38,6 @@ class OutboxState:
     length: int
     oldest_us: int | None  # completion time of the oldest waiting job
     now_us: int
-
-
-def _as_dict(reply: Any) -> dict[str, str]:
-    if isinstance(reply, dict):
-        return reply
-    return dict(zip(reply[::2], reply[1::2], strict=True))
-
-
-def _ok(replies: Sequence[Any]) -> Sequence[Any]:
-    for r in replies:
-        if isinstance(r, Exception):
-            raise r
-    return replies
 
 
 def _pairs(flat: Any) -> list[tuple[str, int]]:
@@ -88,7 +75,7 @@ class Outbox:
             for job_id, _ in entries
         ])
         return [
-            Pending(job_id, score, Job.from_hash(_as_dict(raw[0])) if raw[0] else None)
+            Pending(job_id, score, Job.from_hash(as_dict(raw[0])) if raw[0] else None)
             for (job_id, score), raw in zip(entries, raws, strict=True)
         ]
 
@@ -106,7 +93,7 @@ class Outbox:
             for job_id in ids:
                 keys += [k.job(job_id), k.events(job_id)]
             calls.append(Call(k.slot(p), self.scripts.archived, keys, [self.ttl_s, *ids]))
-        return sum(int(n) for n in _ok(await self.access.run_many(calls)))
+        return sum(int(n) for n in ok(await self.access.run_many(calls)))
 
     async def ids(self) -> list[str]:
         """Every job waiting in the outboxes, oldest first (for tests and tools)."""
@@ -118,7 +105,7 @@ class Outbox:
             (k.slot(p), a.pack("ZRANGE", k.outbox(p), 0, last, "WITHSCORES"), 1)
             for p in range(k.partitions)
         ])
-        return list(heapq.merge(*(_pairs(_ok(r)[0]) for r in ranges), key=lambda e: e[1]))
+        return list(heapq.merge(*(_pairs(ok(r)[0]) for r in ranges), key=lambda e: e[1]))
 
     async def state(self) -> OutboxState:
         a, k = self.access, self.keys
@@ -129,7 +116,7 @@ class Outbox:
         ])
         length, oldest, now = 0, None, 0
         for r in replies:
-            count, first, (sec, usec) = _ok(r)
+            count, first, (sec, usec) = ok(r)
             length += int(count)
             for _, score in _pairs(first):
                 oldest = score if oldest is None else min(oldest, score)

@@ -5,7 +5,6 @@ operators. Each is one round trip to the server holding the slot it reads
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from redis.crc import key_slot
 
@@ -18,6 +17,7 @@ from jobgate.store import eventlog
 from jobgate.store.access import Access
 from jobgate.store.eventlog import RawEvent as RawEvent
 from jobgate.store.keys import Keys
+from jobgate.store.replies import as_dict, clock_us, ok
 
 _EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
@@ -28,25 +28,6 @@ FIRST_EVENT = JobEvent(
 
 
 _FIRST_RAW: RawEvent = (FIRST_EVENT.id, FIRST_EVENT.type, serde.dumps(FIRST_EVENT.data))
-
-
-def _ok(replies: list[Any]) -> list[Any]:
-    for r in replies:
-        if isinstance(r, Exception):
-            raise r
-    return replies
-
-
-def _as_dict(reply: Any) -> dict[str, str]:
-    """A hash as RESP2 sends it (a flat list) or RESP3 (a map)."""
-    if isinstance(reply, dict):
-        return reply
-    return dict(zip(reply[::2], reply[1::2], strict=True))
-
-
-def _clock(reply: Any) -> int:
-    sec, usec = reply
-    return int(sec) * 1_000_000 + int(usec)
 
 
 def is_event_id(value: str) -> bool:
@@ -72,16 +53,16 @@ class Reads:
         if p is None:
             return None
         a = self.access
-        (raw,) = _ok(await a.send(self.keys.slot(p), a.pack("HGETALL", self.keys.job(job_id)), 1))
-        return Job.from_hash(_as_dict(raw)) if raw else None
+        (raw,) = ok(await a.send(self.keys.slot(p), a.pack("HGETALL", self.keys.job(job_id)), 1))
+        return Job.from_hash(as_dict(raw)) if raw else None
 
     async def get_with_time(self, job_id: str) -> tuple[Job | None, int]:
         """The job and its server's clock, in one round trip (for lease checks)."""
         _, slot = self._job_slot(job_id)
         a = self.access
         commands = a.pack("HGETALL", self.keys.job(job_id)) + a.pack("TIME")
-        raw, now = _ok(await a.send(slot, commands, 2))
-        return (Job.from_hash(_as_dict(raw)) if raw else None), _clock(now)
+        raw, now = ok(await a.send(slot, commands, 2))
+        return (Job.from_hash(as_dict(raw)) if raw else None), clock_us(now)
 
     async def get_owned(self, job_id: str, owner: str) -> tuple[Job, int]:
         """The owner's job, or JobNotFound for unknown, malformed or others' ids alike."""
@@ -100,9 +81,9 @@ class Reads:
         upto = mine[:-1] + ";"  # ':' + 1: the end of the owner's range
         commands = (a.pack("MULTI") + a.pack("ZRANGE", k.active(p), f"[{mine}", f"({upto}",
                                              "BYLEX") + a.pack("TIME") + a.pack("EXEC"))
-        *_, done = _ok(await a.send(k.slot(p), commands, 4))
-        members, now = _ok(done)
-        return sorted(m[len(mine):] for m in members), _clock(now)
+        *_, done = ok(await a.send(k.slot(p), commands, 4))
+        members, now = ok(done)
+        return sorted(m[len(mine):] for m in members), clock_us(now)
 
     async def created_after(
         self, owner: str, after_us: int, limit: int
@@ -110,7 +91,7 @@ class Reads:
         """The owner's jobs created after `after_us`, oldest first, with their
         creation times (the owner index; no scan)."""
         a, k = self.access, self.keys
-        (rows,) = _ok(await a.send(k.slot(k.partition_of_owner(owner)), a.pack(
+        (rows,) = ok(await a.send(k.slot(k.partition_of_owner(owner)), a.pack(
             "ZRANGE", k.owner_jobs(owner), f"({after_us}", "+inf", "BYSCORE", "LIMIT", 0, limit,
             "WITHSCORES"), 1))
         if rows and isinstance(rows[0], list | tuple):
@@ -120,8 +101,8 @@ class Reads:
     async def server_time(self) -> int:
         """The clock of the server holding partition 0, in µs."""
         a = self.access
-        (now,) = _ok(await a.send(self.keys.slot(0), a.pack("TIME"), 1))
-        return _clock(now)
+        (now,) = ok(await a.send(self.keys.slot(0), a.pack("TIME"), 1))
+        return clock_us(now)
 
     async def list_jobs(
         self, owner: str, limit: int, before_us: int | None = None
@@ -131,18 +112,18 @@ class Reads:
         a, k = self.access, self.keys
         slot, zkey = k.slot(k.partition_of_owner(owner)), k.owner_jobs(owner)
         top = f"({before_us}" if before_us is not None else "+inf"
-        (ids,) = _ok(await a.send(slot, a.pack(
+        (ids,) = ok(await a.send(slot, a.pack(
             "ZRANGE", zkey, top, "-inf", "BYSCORE", "REV", "LIMIT", 0, limit + 1), 1))
         page, more = ids[:limit], len(ids) > limit
         commands = b"".join(a.pack("HGETALL", k.job(j)) for j in page) + a.pack("TIME")
-        *raws, now = _ok(await a.send(slot, commands, len(page) + 1))
+        *raws, now = ok(await a.send(slot, commands, len(page) + 1))
         jobs, gone = [], []
         for job_id, raw in zip(page, raws, strict=True):
-            (jobs.append(Job.from_hash(_as_dict(raw))) if raw else gone.append(job_id))
+            (jobs.append(Job.from_hash(as_dict(raw))) if raw else gone.append(job_id))
         if gone:  # expired after their TTL: prune the index lazily
-            _ok(await a.send(slot, a.pack("ZREM", zkey, *gone), 1))
+            ok(await a.send(slot, a.pack("ZREM", zkey, *gone), 1))
         cursor = jobs[-1].created_us if (more and jobs) else None
-        return jobs, cursor, _clock(now)
+        return jobs, cursor, clock_us(now)
 
     async def events_after(
         self, job_id: str, after: str | None, count: int = 500
@@ -175,7 +156,7 @@ class Reads:
         start = f"({after}" if after else "-"
         commands = (a.pack("XRANGE", k.events(job_id), start, "+", "COUNT", count)
                     + a.pack("HMGET", k.job(job_id), *eventlog.FIELDS))
-        entries, chunks = _ok(await a.send(slot, commands, 2))
+        entries, chunks = ok(await a.send(slot, commands, 2))
         events = eventlog.read(entries, chunks, after, count)
         return events if after else [_FIRST_RAW, *events]
 
@@ -189,7 +170,7 @@ class Reads:
             header |= {prio.value: k.queue(p, prio) for prio in Priority}
             packed = b"".join(a.pack(cmd, header[which]) for cmd, which in commands)
             batch.append((k.slot(p), packed, len(commands)))
-        return [[int(x) for x in _ok(r)] for r in await a.send_many(batch)]
+        return [[int(x) for x in ok(r)] for r in await a.send_many(batch)]
 
     async def queue_depths(self) -> dict[Priority, int]:
         counts = await self._per_partition(*(("LLEN", p.value) for p in Priority))
@@ -209,7 +190,7 @@ class Reads:
         """Every server holding a partition answers, or this raises."""
         a = self.access
         slots = sorted({self.keys.slot(p) for p in range(self.keys.partitions)})
-        _ok([r for rs in await a.send_many([(s, a.pack("PING"), 1) for s in slots]) for r in rs])
+        ok([r for rs in await a.send_many([(s, a.pack("PING"), 1) for s in slots]) for r in rs])
 
     async def memory_used(self) -> int:
         """Bytes used by the servers holding the partitions, summed."""
@@ -228,7 +209,7 @@ class Reads:
         """The partition count is fixed per deployment: set at first start, then checked."""
         a, meta = self.access, self.keys.meta
         commands = a.pack("HSETNX", meta, "partitions", self.keys.partitions)
-        (_, found) = _ok(await a.send(
+        (_, found) = ok(await a.send(
             key_slot(meta.encode()), commands + a.pack("HGET", meta, "partitions"), 2))
         if int(found) != self.keys.partitions:
             raise ConfigError(
