@@ -18,7 +18,7 @@ from typing import Any
 
 from bench import engine, http_wait, jobgate_extra, report
 from bench.server import ROOT, Valkey, pinned
-from bench.systems import System, by_name
+from bench.systems import System, baseline, by_name
 
 PEERS = ["arq", "saq", "streaq", "taskiq", "taskiq-redis", "celery[redis]", "rq",
          "py-spy", "pyinstrument"]
@@ -39,6 +39,17 @@ def ensure_venv() -> None:
     subprocess.run([*pip, *PEERS[2:]], check=True)
 
 
+def checkout(rev: str) -> System:
+    """A worktree of `rev` in bench/.baseline, so its engine and driver run unchanged."""
+    full = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", rev], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    root = ROOT / "bench" / ".baseline" / full
+    if not root.exists():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(root), full],
+                       check=True, capture_output=True)
+    return baseline(full, str(root))
+
+
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench")
     p.add_argument("--quick", action="store_true", help="2,000 jobs, 100 users: a smoke run")
@@ -50,6 +61,8 @@ def parse() -> argparse.Namespace:
                    help="also wait on real 5-minute jobs over HTTP (20 users; ~10 min)")
     p.add_argument("--skip-http", action="store_true")
     p.add_argument("--no-profile", action="store_true")
+    p.add_argument("--baseline", default="", metavar="REV",
+                   help="also measure jobgate as it was at this commit (a git worktree)")
     return p.parse_args()
 
 
@@ -116,7 +129,8 @@ def run_latency(systems: list[System], v: Valkey, cfg: dict[str, Any],
 
 def same_rate_latency(v: Valkey, res: dict[str, Any], cfg: dict[str, Any]) -> None:
     """jobgate again at the rates of the peer with the best drain: same load, same scale."""
-    peers = {n: s for n, s in res["systems"].items() if n != "jobgate" and s.get("latency")}
+    peers = {n: s for n, s in res["systems"].items()
+             if not n.startswith("jobgate") and s.get("latency")}
     if "jobgate" not in res["systems"] or not peers:
         return
     best = max(peers, key=lambda n: peers[n]["median"].get("drain", {}).get("jobs_per_s", 0))
@@ -133,6 +147,8 @@ def main() -> None:
     a = parse()
     cfg = config(a)
     systems = by_name([x for x in a.only.split(",") if x])
+    if a.baseline:
+        systems.append(checkout(a.baseline))
     if any(s.peer for s in systems):
         ensure_venv()
     http_wait.raise_nofile()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import commands_delta, commandstats, cpu_seconds_of_tree
-from bench.server import Background, Valkey, driver_env, python_for, run_json, wait_file
+from bench.server import ROOT, Background, Valkey, driver_env, python_for, run_json, wait_file
 from bench.systems import System
 
 LOGS = Path(tempfile.mkdtemp(prefix="bench-logs-"))
@@ -23,18 +23,22 @@ def _python(s: System) -> str:
     return python_for(s.peer)
 
 
+def _env(s: System, v: Valkey, **extra: str) -> dict[str, str]:
+    return driver_env(v.url, s.pythonpath(str(ROOT)), **extra)
+
+
 def start_worker(s: System, v: Valkey, concurrency: int, expect: int = 0,
                  done: Path | None = None) -> Background:
     extra = {"BENCH_CONCURRENCY": str(concurrency)}
     if expect and done:
         extra |= {"BENCH_EXPECT": str(expect), "BENCH_DONE_FILE": str(done)}
     args = s.args(_python(s), "worker", v.url, "--concurrency", str(concurrency))
-    return Background(args, driver_env(v.url, **extra), LOGS / f"{s.driver}-{s.variant}.log")
+    return Background(args, _env(s, v, **extra), LOGS / f"{s.driver}-{s.variant}.log")
 
 
 def submit(s: System, v: Valkey, n: int, producers: int) -> dict[str, Any]:
     args = s.args(_python(s), "submit", v.url, "--n", str(n), "--producers", str(producers))
-    return run_json(args, driver_env(v.url), timeout=n / 50 + 60)
+    return run_json(args, _env(s, v), timeout=n / 50 + 60)
 
 
 def round_of(s: System, v: Valkey, n_seq: int, n: int, concurrency: int) -> dict[str, Any]:
@@ -72,7 +76,7 @@ def latency(s: System, v: Valkey, rate: float, n: int, concurrency: int) -> dict
     try:
         time.sleep(1.0)
         args = s.args(_python(s), "latency", v.url, "--n", str(n), "--rate", f"{rate:.1f}")
-        return run_json(args, driver_env(v.url), timeout=n / max(rate, 1) + 120)
+        return run_json(args, _env(s, v), timeout=n / max(rate, 1) + 120)
     finally:
         w.stop()
 

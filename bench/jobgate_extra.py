@@ -15,7 +15,7 @@ from bench.engine import LOGS, start_worker
 from bench.server import ROOT, Valkey, driver_env, run_json, wait_file
 from bench.systems import SYSTEMS
 
-JOBGATE = next(s for s in SYSTEMS if s.name == "jobgate")
+JOBGATE = next(s for s in SYSTEMS if s.name == "jobgate + history")  # as deployed
 MA_REQUEST = {"query": "Plan a launch of a note-taking app", "coordination_mode": "collaborative"}
 
 

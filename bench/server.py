@@ -55,9 +55,9 @@ class Valkey:
         self.embedded.stop()
 
 
-def driver_env(url: str, **extra: str) -> dict[str, str]:
+def driver_env(url: str, pythonpath: str = str(ROOT), **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBGATE_", "BENCH_"))}
-    env.update({"PYTHONPATH": str(ROOT), "BENCH_REDIS_URL": url, "PYTHONUNBUFFERED": "1"})
+    env.update({"PYTHONPATH": pythonpath, "BENCH_REDIS_URL": url, "PYTHONUNBUFFERED": "1"})
     env.update(extra)
     return env
 

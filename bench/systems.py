@@ -13,15 +13,23 @@ class System:
     peer: bool = True
     guarantee: str = ""
     concurrency_note: str = ""
+    root: str = ""  # a baseline: jobgate and its driver from this checkout of an older commit
 
     def args(self, python: str, command: str, url: str, *extra: str) -> list[str]:
-        return [python, "-m", f"bench.drivers.{self.driver}", command, "--url", url,
+        # -P: the checkout on PYTHONPATH, not the current directory, provides `bench`
+        isolate = ["-P"] if self.root else []
+        return [python, *isolate, "-m", f"bench.drivers.{self.driver}", command, "--url", url,
                 "--variant", self.variant, *extra]
+
+    def pythonpath(self, default: str) -> str:
+        return f"{self.root}:{self.root}/src" if self.root else default
 
 
 SYSTEMS = [
     System("jobgate", "jobgate", peer=False, guarantee=(
         "at-least-once; leased claim (10 s), fenced completion, lost job re-run in ~15 s")),
+    System("jobgate + history", "jobgate", variant="history", peer=False, guarantee=(
+        "as jobgate, and every worker process copies each finished job into SQL (SQLite)")),
     System("arq", "arq", guarantee=(
         "at-least-once after the job timeout (in-progress key); worker polls every 0.5 s")),
     System("arq poll 0.01", "arq", variant="fast", guarantee="as arq; poll_delay=0.01"),
@@ -36,6 +44,12 @@ SYSTEMS = [
     System("rq", "rq", guarantee="at-most-once; a lost job lands in the failed registry",
            concurrency_note="concurrency 1: RQ runs one job per worker process (SimpleWorker)"),
 ]
+
+
+def baseline(rev: str, root: str) -> System:
+    """jobgate as it was at `rev`, measured in the same run as today's code and the peers."""
+    return System(f"jobgate@{rev}", "jobgate", peer=False, root=root,
+                  guarantee="the same engine at an earlier commit")
 
 
 def by_name(names: list[str] | None) -> list[System]:

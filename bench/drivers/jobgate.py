@@ -14,12 +14,15 @@ NAMESPACE = "bench"
 KIND = "bench_noop"
 
 
-def settings_for(url: str) -> Any:
+def settings_for(url: str, variant: str = "default") -> Any:
+    """`default`: the engine alone, as the peers run (results stay in Valkey; no
+    worker copies them to SQL). `history`: as deployed by default, every worker
+    process also archiving each finished job into the SQL history (SQLite)."""
     from jobgate.settings import Settings
 
     return Settings(
         redis_url=url, namespace=NAMESPACE, max_active_jobs_per_user=10**9,
-        result_ttl_s=3600, log_level="WARNING",
+        result_ttl_s=3600, log_level="WARNING", archive_in_workers=variant == "history",
     )
 
 
@@ -55,7 +58,7 @@ class Jobgate(AsyncSystem):
         from jobgate import logs
         from jobgate.cli import _run
 
-        settings = settings_for(args.url)
+        settings = settings_for(args.url, args.variant)
         logs.setup("WARNING", True)
         _run(_worker(settings, args.concurrency))
 

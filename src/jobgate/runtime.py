@@ -43,12 +43,11 @@ class Roles:
     workers: int = 0  # in-process workers
     concurrency: int | None = None  # jobs each worker runs at once; unset: the setting
     burst: bool = False  # workers end once nothing is left to do (tests, benchmarks)
-    archiver: bool = False  # archive ended jobs; always so where workers run
+    archiver: bool = False  # archive ended jobs; so too where workers run, by default
     handlers: HandlersFor | None = None  # unset: handlers.registry
 
-    @property
-    def archives(self) -> bool:
-        return self.archiver or self.workers > 0
+    def archives(self, settings: Settings) -> bool:
+        return self.archiver or (self.workers > 0 and settings.archive_in_workers)
 
 
 @dataclass(eq=False)
@@ -117,7 +116,7 @@ async def open_runtime(settings: Settings, roles: Roles = Roles()) -> AsyncItera
     rt = Runtime(settings, svc, history, roles)
     try:
         handlers = _handlers(settings, roles)
-        if roles.archives:  # every process that runs workers archives
+        if roles.archives(settings):
             rt.archiver = Archiver(svc.store, settings, history)
         poke = rt.archiver.poke if rt.archiver is not None else None
         rt.workers = [

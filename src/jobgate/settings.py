@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     archive_poll_s: float = Field(default=1.0, gt=0)
     archive_outbox_alert: int = Field(default=100_000, ge=1)  # past it: keep all, raise a metric
     archive_prune_every_s: float = Field(default=3600.0, gt=0)
+    # Every worker process archives (a lease lets one drain at a time). Off: only
+    # `jobgate archiver` processes do, so worker pods hold no database connections
+    # and spend no CPU on it (a deployment then runs at least one archiver).
+    archive_in_workers: bool = True
     # API processes at start and the archiver before its first batch bring the schema
     # up to date (locked, so safe from many processes); off when a deploy runs
     # `jobgate db upgrade` itself.

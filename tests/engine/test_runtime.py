@@ -138,3 +138,28 @@ async def test_an_idle_archiver_archives_what_its_own_workers_end_at_once(
             await asyncio.sleep(0.05)
         row = await repo.get_job(rt.history, job_id, "alice")
         assert row is not None and row.status == "completed"
+
+
+async def test_workers_leave_archiving_to_archiver_processes_when_told(
+    settings: Settings, services: Services
+) -> None:
+    """JOBGATE_ARCHIVE_IN_WORKERS=false: a worker process opens no archiver, its ended
+    jobs wait in the outbox, and an archiver process copies them."""
+    from jobgate.history import repo
+    from jobgate.store.outbox import Outbox
+
+    async def echo(ctx: JobContext, payload: Any) -> Any:
+        return payload
+
+    apart = settings.model_copy(update={"archive_in_workers": False})
+    job_id = (await services.store.enqueue("echo", "alice", 3)).job_id
+    roles = Roles(workers=1, burst=True, handlers=lambda _h: {"echo": echo})
+    rt = await asyncio.wait_for(runtime.run(apart, roles), 120)
+    assert rt.archiver is None and rt.workers[0].stats.completed == 1
+    assert job_id in await Outbox(services.store).ids()
+    async with open_runtime(apart, Roles(archiver=True, burst=True)) as arch:
+        assert arch.archiver is not None
+        await arch.run()
+        row = await repo.get_job(arch.history, job_id, "alice")
+    assert row is not None and row.status == "completed"
+    assert job_id not in await Outbox(services.store).ids()

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from jobgate.history.nul import json_text
 from jobgate.job import next_retry_delay
 from jobgate.settings import Settings
 
@@ -85,13 +86,13 @@ def _engine(url: str, sqlite_busy_ms: int = _SQLITE_BUSY_MS) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, json_serializer=json_text)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_busy_ms))
         return engine
     # A connect that hangs (a host that drops packets) fails in seconds, not asyncpg's 60.
     args = {"timeout": _CONNECT_TIMEOUT_S} if parsed.get_driver_name() == "asyncpg" else {}
     return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
-                               connect_args=args)
+                               connect_args=args, json_serializer=json_text)
 
 
 @dataclass(slots=True)

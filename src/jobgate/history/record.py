@@ -19,6 +19,7 @@ from jobgate.agents.handler import KIND as MULTI_AGENT
 from jobgate.agents.models import MultiAgentRequest
 from jobgate.agents.modes import plan
 from jobgate.api.views import job_error
+from jobgate.history.nul import no_nul
 from jobgate.job import Job, JobState, Priority, us_to_datetime
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -77,19 +78,6 @@ def describe(kind: str, payload: Any) -> Described:
     return Described(request, p.mode.value, p.primary.value, base.product_id, p.agents)
 
 
-def no_nul(value: Any) -> Any:
-    """The value with NUL characters replaced: PostgreSQL refuses them in text and
-    JSONB, and one such job must not block the outbox. Both databases store the
-    same, so a read answers the same on either."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, dict):
-        return {no_nul(k): no_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [no_nul(v) for v in value]
-    return value
-
-
 def _seconds(later: int | None, earlier: int | None) -> float | None:
     if later is None or earlier is None:
         return None
@@ -125,7 +113,7 @@ def row_values(job: Job, archived_at: datetime) -> tuple[dict[str, Any], list[st
         "run_time_s": _seconds(job.completed_us, job.started_us),
         "archived_at": archived_at,
     }
-    return no_nul(values), d.agents
+    return {k: no_nul(v) for k, v in values.items()}, d.agents
 
 
 def job_from_row(row: Any) -> Job:
