@@ -60,3 +60,16 @@ async def test_upsert_is_idempotent(services: Services, history: History) -> Non
     assert Counter(await archived_ids(history)) == Counter(ids)
     async with history.sessions() as s:
         assert (await s.execute(select(JobRow.attempt))).scalars().all() == [1, 1, 1]
+
+
+async def test_a_job_with_nul_characters_is_archived_with_them_replaced(
+    services: Services, history: History
+) -> None:
+    """PostgreSQL refuses NUL in text and JSONB: the row keeps U+FFFD instead, in keys
+    and values of the request and the result, the same on every database."""
+    [job_id] = await finish_jobs(services, 1, **{"k\x00ey": "v\x00", "t": "a\\u0000"})
+    assert await Archiver(services.store, services.settings, history).drain() == 1
+    row = await repo.get_job(history, job_id, "alice")
+    assert row is not None
+    want = {"i": 0, "k\ufffdey": "v\ufffd", "t": "a\\u0000"}
+    assert row.request == want and row.result == {"echo": want}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +13,8 @@ from jobgate.errors import InvalidRequest
 from jobgate.history.cursor import Cursor, decode, encode
 from jobgate.history.db import database_url
 from jobgate.history.reads import matches
-from jobgate.history.record import describe, job_from_row, no_nul, row_values, to_us
+from jobgate.history.nul import json_text, no_nul
+from jobgate.history.record import describe, job_from_row, row_values, to_us
 from jobgate.history.repo import JobFilter
 from jobgate.job import Job, JobState, Priority
 from jobgate.settings import Settings
@@ -70,7 +73,13 @@ def test_describe_reads_what_it_can_of_other_kinds() -> None:
 
 
 def test_nul_is_replaced_everywhere() -> None:
-    assert no_nul({"a\x00": ["x\x00y", 1, None]}) == {"a\ufffd": ["x\ufffdy", 1, None]}
+    assert no_nul("x\x00y") == "x\ufffdy" and no_nul(3) == 3
+    value = {"a\x00": ["x\x00y", 1, None, "\\\x00", "\\u0000", "\\\\u0000"]}
+    text = json_text(value)
+    assert "\\u0000" not in text.replace("\\\\", "")  # no NUL escape left
+    # a backslash before a NUL stays; the text "\u0000" (no NUL in it) stays as it was
+    assert json.loads(text) == {"a\ufffd": ["x\ufffdy", 1, None, "\\\ufffd", "\\u0000",
+                                            "\\\\u0000"]}
 
 
 def test_microseconds_are_exact() -> None:
