@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,8 +11,8 @@ from jobgate.api.views import result_view, status_view
 from jobgate.errors import InvalidRequest
 from jobgate.history.cursor import Cursor, decode, encode
 from jobgate.history.db import database_url
-from jobgate.history.reads import matches
 from jobgate.history.nul import json_text, no_nul
+from jobgate.history.reads import matches
 from jobgate.history.record import describe, job_from_row, row_values, to_us
 from jobgate.history.repo import JobFilter
 from jobgate.job import Job, JobState, Priority

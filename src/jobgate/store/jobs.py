@@ -253,20 +253,29 @@ class JobStore(Reads, OperatorReads):
             raise LeaseLost(job_id)
 
     async def finish_many(self, outcomes: Sequence[Outcome]) -> list[bool]:
-        """End several attempts in one round trip per server; False where the
-        lease was lost. Done only once the replicas it needs have it."""
+        """End several attempts: one script call per partition, one round trip per
+        server; False where the lease was lost. Done only once the replicas it
+        needs have it."""
         s, k = self.settings, self.keys
+        groups: dict[int, list[int]] = {}
+        for i, o in enumerate(outcomes):
+            groups.setdefault(self._job_slot(o.job_id)[0], []).append(i)
         calls = []
-        for o in outcomes:
-            p, slot = self._job_slot(o.job_id)
-            calls.append(Call(
-                slot, self.scripts.finish,
-                [*self._partition_keys[p], k.job(o.job_id), k.events(o.job_id)],
-                [o.job_id, o.lease, o.ending.value, o.body_json, s.result_ttl_s,
-                 s.events_maxlen, int(o.retry_delay_s * 1e6), o.message],
-            ))
-        results = ok(await self.access.run_many(calls, idempotent=False, durable=True))
-        return [bool(r) for r in results]
+        for p, members in groups.items():
+            keys = list(self._partition_keys[p])
+            args: list[Arg] = [s.result_ttl_s, s.events_maxlen]
+            for i in members:
+                o = outcomes[i]
+                keys += [k.job(o.job_id), k.events(o.job_id)]
+                args += [o.job_id, o.lease, o.ending.value, o.body_json,
+                         int(o.retry_delay_s * 1e6), o.message]
+            calls.append(Call(k.slot(p), self.scripts.finish, keys, args))
+        accepted = [False] * len(outcomes)
+        replies = ok(await self.access.run_many(calls, idempotent=False, durable=True))
+        for members, reply in zip(groups.values(), replies, strict=True):
+            for i, one in zip(members, reply, strict=True):
+                accepted[i] = bool(one)
+        return accepted
 
     async def handback(self, leases: Mapping[str, str]) -> int:
         k = self.keys
