@@ -56,7 +56,7 @@ async def test_the_lane_reconnects_after_its_connection_is_killed(services: Serv
     enq = await store.enqueue("echo", "alice", 1)
     node = store.access.nodes.lane(store.keys.slot(store.keys.partition_of_job(enq.job_id) or 0))
     (clients,) = await node.send(node.pack("CLIENT", "LIST"), 1)
-    lanes = [line for line in clients.splitlines() if "name=jobgate-lane" in line]
+    lanes = [line for line in clients.splitlines() if "name=jobgate-lane " in line]
     assert len(lanes) == 1, clients
     (killed,) = await node.send(node.pack("CLIENT", "KILL", "SKIPME", "no", "ID",
                                           lanes[0].split()[0].split("=")[1]), 1)
@@ -121,3 +121,16 @@ async def test_a_non_ascii_owner_gets_its_cap_back(services: Services) -> None:
     assert await services.redis.zcard(active) == 0
     job = await store.get((await store.enqueue("echo", owner, "room again")).job_id)
     assert job is not None and job.owner == owner and job.payload == "room again"
+
+
+async def test_claims_have_a_lane_of_their_own(services: Services) -> None:
+    """A worker's claim does not wait in a round trip behind its finishes."""
+    store = services.store
+    enq = await store.enqueue("echo", "alice", 1)
+    slot = store.keys.slot(store.keys.partition_of_job(enq.job_id) or 0)
+    batch = await store.claim("w1", 1)
+    assert [c.job_id for c in batch.jobs] == [enq.job_id]
+    assert store.access.nodes.lane(slot, claims=True) is not store.access.nodes.lane(slot)
+    lane = store.access.nodes.lane(slot)  # the claims lane connects on its first use: the claim
+    (clients,) = await lane.send(lane.pack("CLIENT", "LIST"), 1)
+    assert "name=jobgate-lane-claims " in clients, clients

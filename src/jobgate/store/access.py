@@ -47,7 +47,7 @@ class Nodes(Protocol):
 
     version: int  # grows when the map changes
 
-    def lane(self, slot: int) -> Lane: ...
+    def lane(self, slot: int, claims: bool = False) -> Lane: ...
 
     def clients_for(self, slots: list[int]) -> list[tuple[Redis, list[int]]]: ...
 
@@ -159,10 +159,19 @@ class Access:
         return split
 
     # -- scripts -----------------------------------------------------------
-    async def run(self, call: Call, *, idempotent: bool = True, durable: bool = False) -> Any:
-        """One script call's reply; its error raised."""
+    async def run(
+        self, call: Call, *, idempotent: bool = True, durable: bool = False, claims: bool = False
+    ) -> Any:
+        """One script call's reply; its error raised. `claims`: on the server's
+        claim lane (nodes.py)."""
         item = (call.slot, self._pack_call(call), 1, self.ack_needed(call.slot) if durable else 0)
-        (reply,) = await self.send_many([item], idempotent=idempotent)
+        # One call, one server: straight to its lane (a submit's path); a redirect
+        # (MOVED, ASK) goes the general way, which follows it.
+        self._maybe_refresh()
+        lane = self.nodes.lane(call.slot, claims)
+        (reply,) = await self._send_group(lane, [0], (item,), idempotent)
+        if isinstance(reply[0], AskError):
+            (reply,) = await self.send_many([item], idempotent=idempotent)
         if isinstance(reply[0], NoScriptError):  # see run_many
             await self._load({(call.slot, call.script.name): call})
             (reply,) = await self.send_many([item], idempotent=idempotent)

@@ -183,7 +183,7 @@ class JobStore(Reads, OperatorReads):
         args: list[Arg] = [n, s.lease_ms, worker_id, s.events_maxlen, s.result_ttl_s, want,
                            already, *candidates]
         out = await self.access.run(
-            Call(k.slot(p), self.scripts.claim, keys, args), idempotent=False
+            Call(k.slot(p), self.scripts.claim, keys, args), idempotent=False, claims=True
         )
         return PartitionClaim.parse(out)
 

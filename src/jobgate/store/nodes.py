@@ -6,8 +6,10 @@ sentinel    the URL lists sentinels (`redis://h1:26379,h2:26379`); they name
             one after a failover (the connection finds it when it reconnects).
 cluster     the URL names any node (or several, comma-separated); the rest
             and the map of slots are read from `CLUSTER SLOTS`.
-Each server gets a lane (all of the store's commands) and a redis-py client
-(pub/sub, operators' reads).
+Each server gets a lane (the store's commands), a second lane for workers'
+claims (a claim's reply need not wait behind a batch of finishes in the same
+round trip: both cost the server time, and the worker needs the claim), and
+a redis-py client (pub/sub, operators' reads).
 """
 
 from __future__ import annotations
@@ -42,11 +44,12 @@ class SingleNode:
         self.client = client
         self._also_close = also_close or []
         self._lane = Lane(client, name)
+        self._claims = Lane(client, name + "-claims")  # connects on first use
         self._replicas = 0
         self.version = 0
 
-    def lane(self, slot: int) -> Lane:
-        return self._lane
+    def lane(self, slot: int, claims: bool = False) -> Lane:
+        return self._claims if claims else self._lane
 
     def replicas(self, slot: int) -> int:
         return self._replicas
@@ -65,6 +68,7 @@ class SingleNode:
 
     async def aclose(self) -> None:
         await self._lane.aclose()
+        await self._claims.aclose()
         await self.client.aclose()
         for c in self._also_close:
             await c.aclose()
@@ -79,6 +83,7 @@ class ClusterNodes:
         self._name = name
         self._clients: dict[Addr, Redis] = {}
         self._lanes: dict[Addr, Lane] = {}
+        self._claim_lanes: dict[Addr, Lane] = {}
         self._owner: list[Addr] = [seeds[0]] * SLOTS
         self._replicas: dict[Addr, int] = {}
         self._replica_addrs: list[Addr] = []
@@ -97,8 +102,14 @@ class ClusterNodes:
             c = self._clients[addr] = self._make_client(addr)
         return c
 
-    def lane(self, slot: int) -> Lane:
-        return self._lane_of(self._owner[slot])
+    def lane(self, slot: int, claims: bool = False) -> Lane:
+        addr = self._owner[slot]
+        if not claims:
+            return self._lane_of(addr)
+        lane = self._claim_lanes.get(addr)
+        if lane is None:
+            lane = self._claim_lanes[addr] = Lane(self.client(addr), self._name + "-claims")
+        return lane
 
     def replicas(self, slot: int) -> int:
         return self._replicas.get(self._owner[slot], 0)
@@ -163,7 +174,7 @@ class ClusterNodes:
         self._replica_addrs = seen
 
     async def aclose(self) -> None:
-        for lane in self._lanes.values():
+        for lane in [*self._lanes.values(), *self._claim_lanes.values()]:
             await lane.aclose()
         for c in self._clients.values():
             with contextlib.suppress(Exception):
