@@ -164,12 +164,20 @@ class Access:
     ) -> Any:
         """One script call's reply; its error raised. `claims`: on the server's
         claim lane (nodes.py)."""
-        item = (call.slot, self._pack_call(call), 1, self.ack_needed(call.slot) if durable else 0)
+        ack = self.ack_needed(call.slot) if durable else 0
+        item = (call.slot, self._pack_call(call), 1, ack)
         # One call, one server: straight to its lane (a submit's path); a redirect
-        # (MOVED, ASK) goes the general way, which follows it.
+        # (MOVED, ASK) or a server that forgot the script goes the general way.
         self._maybe_refresh()
-        lane = self.nodes.lane(call.slot, claims)
-        (reply,) = await self._send_group(lane, [0], (item,), idempotent)
+        try:
+            reply = await self.nodes.lane(call.slot, claims).send(
+                item[1], 1, idempotent, (ack, self._wait_ms) if ack else None)
+        except Exception:
+            self._refresh_soon()  # as _send_group
+            raise
+        if isinstance(reply[0], _BUSY):
+            self._refresh_soon()
+            raise StoreUnavailable(f"job store busy or failing over: {reply[0]}")
         if isinstance(reply[0], AskError):
             (reply,) = await self.send_many([item], idempotent=idempotent)
         if isinstance(reply[0], NoScriptError):  # see run_many
