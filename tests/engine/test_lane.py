@@ -134,3 +134,17 @@ async def test_claims_have_a_lane_of_their_own(services: Services) -> None:
     lane = store.access.nodes.lane(slot)  # the claims lane connects on its first use: the claim
     (clients,) = await lane.send(lane.pack("CLIENT", "LIST"), 1)
     assert "name=jobgate-lane-claims " in clients, clients
+
+
+async def test_concurrent_calls_spread_over_the_servers_lanes(services: Services) -> None:
+    """While one lane's round trip is in flight, calls take the other (lane.Lanes):
+    the client packs one batch while the server runs the other."""
+    store, k = services.store, services.store.keys
+    p = k.partition_of_owner("alice")
+    owners = [o for o in (f"u{i}" for i in range(2000)) if k.partition_of_owner(o) == p][:5]
+    got = await asyncio.gather(*(store.enqueue("echo", o, i) for o in owners for i in range(12)))
+    assert len({e.job_id for e in got}) == 60
+    slot = k.slot(p)
+    lane = store.access.nodes.lane(slot)
+    (clients,) = await lane.send(lane.pack("CLIENT", "LIST"), 1)
+    assert sum("name=jobgate-lane " in line for line in clients.splitlines()) == 2, clients

@@ -84,6 +84,11 @@ class Lane:
         self._busy = False
         self._flusher: asyncio.Task[None] | None = None
 
+    @property
+    def queued(self) -> int:
+        """Calls waiting for the round trip in flight; -1 when there is none."""
+        return len(self._waiting) if self._busy else -1
+
     def pack(self, *args: Arg) -> bytes:
         """One command in RESP."""
         return b"*%d\r\n" % len(args) + self.bulk(args)
@@ -205,3 +210,29 @@ class Lane:
             with contextlib.suppress(Exception):
                 await self._flusher
         await self._conn.disconnect()
+
+
+class Lanes:
+    """Several lanes to one server; a call takes an idle one, else the shortest
+    line. With one lane, the client packs the next batch only once the server
+    has answered the last; with two, one batch is packed and sent while the
+    server runs the other (a busy producer's throughput, not a lone call's
+    latency). Calls on different lanes may run in either order, as concurrent
+    calls may anyway: a caller's next call is sent after its reply."""
+
+    def __init__(self, redis: Redis, name: str, n: int) -> None:
+        self.all = [Lane(redis, name) for _ in range(n)]  # each connects on first use
+
+    def pick(self) -> Lane:
+        best = self.all[0]
+        for lane in self.all:
+            q = lane.queued
+            if q < 0:
+                return lane
+            if q < best.queued:
+                best = lane
+        return best
+
+    async def aclose(self) -> None:
+        for lane in self.all:
+            await lane.aclose()

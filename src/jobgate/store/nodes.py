@@ -6,10 +6,10 @@ sentinel    the URL lists sentinels (`redis://h1:26379,h2:26379`); they name
             one after a failover (the connection finds it when it reconnects).
 cluster     the URL names any node (or several, comma-separated); the rest
             and the map of slots are read from `CLUSTER SLOTS`.
-Each server gets a lane (the store's commands), a second lane for workers'
-claims (a claim's reply need not wait behind a batch of finishes in the same
-round trip: both cost the server time, and the worker needs the claim), and
-a redis-py client (pub/sub, operators' reads).
+Each server gets lanes for the store's commands (two: lane.Lanes), one more
+for workers' claims (a claim's reply need not wait behind a batch of
+finishes in the same round trip: both cost the server time, and the worker
+needs the claim), and a redis-py client (pub/sub, operators' reads).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from redis.asyncio import Redis
 from jobgate.errors import StoreUnavailable
 from jobgate.settings import Settings
 from jobgate.store.connection import connect, connect_sentinel, hosts_of, with_host
-from jobgate.store.lane import Lane
+from jobgate.store.lane import Lane, Lanes
 
 SLOTS = 16384
+LANES = 2  # per server, for the store's calls (lane.Lanes); workers' claims have their own
 Addr = str  # "host:port"
 ClientFactory = Callable[[Addr], Redis]
 
@@ -43,13 +44,14 @@ class SingleNode:
     def __init__(self, client: Redis, name: str, also_close: list[Redis] | None = None) -> None:
         self.client = client
         self._also_close = also_close or []
-        self._lane = Lane(client, name)
+        self._lanes = Lanes(client, name, LANES)
+        self._lane = self._lanes.all[0]
         self._claims = Lane(client, name + "-claims")  # connects on first use
         self._replicas = 0
         self.version = 0
 
     def lane(self, slot: int, claims: bool = False) -> Lane:
-        return self._claims if claims else self._lane
+        return self._claims if claims else self._lanes.pick()
 
     def replicas(self, slot: int) -> int:
         return self._replicas
@@ -67,7 +69,7 @@ class SingleNode:
         self._replicas = _online_replicas(info)
 
     async def aclose(self) -> None:
-        await self._lane.aclose()
+        await self._lanes.aclose()
         await self._claims.aclose()
         await self.client.aclose()
         for c in self._also_close:
@@ -82,7 +84,7 @@ class ClusterNodes:
         self._make_client = make_client
         self._name = name
         self._clients: dict[Addr, Redis] = {}
-        self._lanes: dict[Addr, Lane] = {}
+        self._lanes: dict[Addr, Lanes] = {}
         self._claim_lanes: dict[Addr, Lane] = {}
         self._owner: list[Addr] = [seeds[0]] * SLOTS
         self._replicas: dict[Addr, int] = {}
@@ -91,10 +93,14 @@ class ClusterNodes:
         self.version = 0
 
     def _lane_of(self, addr: Addr) -> Lane:
-        lane = self._lanes.get(addr)
-        if lane is None:
-            lane = self._lanes[addr] = Lane(self.client(addr), self._name)
-        return lane
+        """The server's first lane (its map, its checks)."""
+        return self._lanes_of(addr).all[0]
+
+    def _lanes_of(self, addr: Addr) -> Lanes:
+        lanes = self._lanes.get(addr)
+        if lanes is None:
+            lanes = self._lanes[addr] = Lanes(self.client(addr), self._name, LANES)
+        return lanes
 
     def client(self, addr: Addr) -> Redis:
         c = self._clients.get(addr)
@@ -105,7 +111,7 @@ class ClusterNodes:
     def lane(self, slot: int, claims: bool = False) -> Lane:
         addr = self._owner[slot]
         if not claims:
-            return self._lane_of(addr)
+            return self._lanes_of(addr).pick()
         lane = self._claim_lanes.get(addr)
         if lane is None:
             lane = self._claim_lanes[addr] = Lane(self.client(addr), self._name + "-claims")
@@ -174,7 +180,9 @@ class ClusterNodes:
         self._replica_addrs = seen
 
     async def aclose(self) -> None:
-        for lane in [*self._lanes.values(), *self._claim_lanes.values()]:
+        for lanes in self._lanes.values():
+            await lanes.aclose()
+        for lane in self._claim_lanes.values():
             await lane.aclose()
         for c in self._clients.values():
             with contextlib.suppress(Exception):
