@@ -122,7 +122,7 @@ def _jobs_per_shard(svc: Services, owners: list[str]) -> list[int]:
     at = {id(lane): i for i, lane in enumerate(nodes.lanes())}
     out = [0] * len(at)
     for owner in owners:
-        out[at[id(nodes.lane(k.slot(k.partition_of_owner(owner))))]] += 1
+        out[at[id(nodes.home(k.slot(k.partition_of_owner(owner))))]] += 1
     return out
 
 

@@ -34,6 +34,8 @@ def test_quick_run_writes_latest_json(tmp_path: Path) -> None:
         assert ours["median"][wl][metric] > 0
         assert ours["ratio_to_jobgate"][wl][metric] == pytest.approx(1.0)
     assert {"50%", "80%"} <= ours["latency"].keys()
+    # the same engine archiving into SQL in its worker process, beside it
+    assert data["systems"]["jobgate + history"]["median"]["drain"]["jobs_per_s"] > 0
     assert ours["idle"]["commands_per_s"] >= 0
     assert data["extra"]["jobgate_retention"]["noop"]["keys_per_job"] > 0
     modes = {h["mode"] for h in data["http_waiting"]}

@@ -45,7 +45,7 @@ async def test_partitions_spread_evenly_over_the_shards(
     if not isinstance(nodes, ClusterNodes):
         pytest.skip("one server holds every partition")
     keys = services.store.keys
-    per_node = Counter(id(nodes.lane(keys.slot(p))) for p in range(keys.partitions))
+    per_node = Counter(id(nodes.home(keys.slot(p))) for p in range(keys.partitions))
     assert len(per_node) == 3 and min(per_node.values()) >= keys.partitions // 3 - 1
 
 

@@ -53,6 +53,10 @@ class SingleNode:
     def lane(self, slot: int, claims: bool = False) -> Lane:
         return self._claims if claims else self._lanes.pick()
 
+    def home(self, slot: int) -> Lane:
+        """The first lane of the slot's server: the same object for the same server."""
+        return self._lane
+
     def replicas(self, slot: int) -> int:
         return self._replicas
 
@@ -116,6 +120,10 @@ class ClusterNodes:
         if lane is None:
             lane = self._claim_lanes[addr] = Lane(self.client(addr), self._name + "-claims")
         return lane
+
+    def home(self, slot: int) -> Lane:
+        """The first lane of the slot's server: the same object for the same server."""
+        return self._lane_of(self._owner[slot])
 
     def replicas(self, slot: int) -> int:
         return self._replicas.get(self._owner[slot], 0)

@@ -195,7 +195,7 @@ class Reads:
     async def memory_used(self) -> int:
         """Bytes used by the servers holding the partitions, summed."""
         a = self.access
-        slots = {a.nodes.lane(self.keys.slot(p)): self.keys.slot(p)
+        slots = {a.nodes.home(self.keys.slot(p)): self.keys.slot(p)
                  for p in range(self.keys.partitions)}
         replies = await a.send_many([(s, a.pack("INFO", "memory"), 1) for s in slots.values()])
         total = 0
