@@ -157,12 +157,3 @@ class Settings(BaseSettings):
     @property
     def lease_ms(self) -> int:
         return int(self.lease_s * 1000)
-
-
-class ClientSettings(BaseSettings):
-    """Settings of the SDK and CLI: where the server is and who we are."""
-
-    model_config = SettingsConfigDict(env_prefix="JOBGATE_", extra="ignore")
-
-    url: str = "http://127.0.0.1:8000"
-    token: str | None = None
