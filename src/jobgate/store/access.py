@@ -171,15 +171,8 @@ class Access:
         # One call, one server: straight to its lane (a submit's path); a redirect
         # (MOVED, ASK) or a server that forgot the script goes the general way.
         self._maybe_refresh()
-        try:
-            reply = await self.nodes.lane(call.slot, claims).send(
-                item[1], 1, idempotent, (ack, self._wait_ms) if ack else None)
-        except Exception:
-            self._refresh_soon()  # as _send_group
-            raise
-        if isinstance(reply[0], _BUSY):
-            self._refresh_soon()
-            raise StoreUnavailable(f"job store busy or failing over: {reply[0]}")
+        lane = self.nodes.lane(call.slot, claims)
+        (reply,) = await self._send_group(lane, [0], (item,), idempotent)
         if isinstance(reply[0], AskError):
             (reply,) = await self.send_many([item], idempotent=idempotent)
         if isinstance(reply[0], NoScriptError):  # see run_many
